@@ -1,0 +1,167 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Process events: exec, fork, exit, on BTF tracepoints only (no kprobes,
+ * no fentry: both are unavailable on hardened kernels such as this one).
+ */
+#include "vmlinux.h"
+#include <bpf/bpf_core_read.h>
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+
+#include "tracewire_wire.h"
+#include "tw_emit.h"
+#include "tw_filter.h"
+#include "tw_path.h"
+#include "tw_task.h"
+
+char LICENSE[] SEC("license") = "GPL";
+
+#define TW_S_ISUID 04000
+#define TW_S_ISGID 02000
+#define TW_SIGNAL_GROUP_EXIT 0x4
+
+static __always_inline void tw_header__fill(struct tw_event_header *h, __u32 type,
+					    struct task_struct *t)
+{
+	h->type = type;
+	h->cpu = bpf_get_smp_processor_id();
+	h->ts_mono_ns = bpf_ktime_get_ns();
+	h->ts_boot_ns = bpf_ktime_get_boot_ns();
+	tw_task__pid_info(t, &h->pids);
+}
+
+/* An unlinked file whose name memfd_create gave it ("memfd:NAME"). */
+static __always_inline int tw_file__is_memfd(struct file *f)
+{
+	char prefix[6];
+	const unsigned char *name = BPF_CORE_READ(f, f_path.dentry, d_name.name);
+
+	if (BPF_CORE_READ(f, f_inode, __i_nlink) != 0)
+		return 0;
+	if (bpf_probe_read_kernel(prefix, sizeof(prefix), name))
+		return 0;
+	return prefix[0] == 'm' && prefix[1] == 'e' && prefix[2] == 'm' && prefix[3] == 'f' &&
+	       prefix[4] == 'd' && prefix[5] == ':';
+}
+
+SEC("tp_btf/sched_process_exec")
+int BPF_PROG(tw_process_exec, struct task_struct *task, pid_t old_pid, struct linux_binprm *bprm)
+{
+	struct tw_builder b;
+	struct tw_process_exec *e;
+	struct file *exe;
+	struct mm_struct *mm;
+	const char *filename, *interp;
+	umode_t mode;
+
+	if (tw_filter__pid_rejects(BPF_CORE_READ(task, tgid), TW_EVENT_PROCESS_EXEC))
+		return 0;
+	e = tw_event__begin(&b, TW_EVENT_PROCESS_EXEC, sizeof(*e),
+			    __builtin_offsetof(struct tw_process_exec, vl));
+	if (!e)
+		return 0;
+	__builtin_memset(e, 0, sizeof(*e));
+	tw_header__fill(&e->hdr, TW_EVENT_PROCESS_EXEC, task);
+	tw_task__creds(task, &e->creds);
+	tw_task__tty(task, &e->tty);
+	tw_task__namespaces(task, &e->ns);
+	bpf_get_current_comm(e->comm, sizeof(e->comm));
+
+	exe = BPF_CORE_READ(bprm, file);
+	mode = BPF_CORE_READ(exe, f_inode, i_mode);
+	if (mode & TW_S_ISUID)
+		e->flags |= TW_EXEC_FLAG_SETUID;
+	if ((mode & TW_S_ISGID) && (mode & 00010)) /* setgid without group-exec is mandatory locking */
+		e->flags |= TW_EXEC_FLAG_SETGID;
+	if (tw_file__is_memfd(exe))
+		e->flags |= TW_EXEC_FLAG_MEMFD;
+
+	struct cgroup *cg = tw_task__cgroup(task, tw_cfg_cgroup_hierarchy);
+	e->cgroup_id = BPF_CORE_READ(cg, kn, id);
+	e->cgroup_hierarchy = tw_cfg_cgroup_hierarchy;
+
+	/* fields: the order is not part of the format, decoders look them up by type */
+	filename = BPF_CORE_READ(bprm, filename);
+	interp = BPF_CORE_READ(bprm, interp);
+	tw_field__kernel_str(&b, TW_FIELD_FILENAME, filename, TW_CAP_PATH);
+	if (interp != filename)
+		tw_field__kernel_str(&b, TW_FIELD_INTERPRETER, interp, TW_CAP_PATH);
+	tw_path__add(&b, TW_FIELD_EXE_PATH, &exe->f_path);
+
+	mm = BPF_CORE_READ(task, mm);
+	tw_field__user_range(&b, TW_FIELD_ARGV, BPF_CORE_READ(mm, arg_start),
+			     BPF_CORE_READ(mm, arg_end), TW_CAP_ARGV);
+	if (tw_cfg_capture_env)
+		tw_field__user_range(&b, TW_FIELD_ENV, BPF_CORE_READ(mm, env_start),
+				     BPF_CORE_READ(mm, env_end), TW_CAP_ENV);
+
+	struct fs_struct *fs = BPF_CORE_READ(task, fs);
+	tw_path__add(&b, TW_FIELD_CWD, &fs->pwd);
+	tw_path__add_cgroup(&b, TW_FIELD_CGROUP_PATH, cg);
+
+	tw_event__emit(&b);
+	return 0;
+}
+
+SEC("tp_btf/sched_process_fork")
+int BPF_PROG(tw_process_fork, struct task_struct *parent, struct task_struct *child)
+{
+	struct tw_process_fork *e;
+	__u32 child_tgid = BPF_CORE_READ(child, tgid);
+
+	if (BPF_CORE_READ(child, pid) != child_tgid)
+		return 0; /* a new thread, not a new process */
+	/* the pid filter must follow descendants even when forks are not reported */
+	tw_filter__inherit(BPF_CORE_READ(parent, tgid), child_tgid);
+	if (!tw_type_wanted(TW_EVENT_PROCESS_FORK))
+		return 0;
+	if (tw_filter__pid_rejects(child_tgid, TW_EVENT_PROCESS_FORK))
+		return 0;
+	e = tw_reserve(TW_EVENT_PROCESS_FORK, sizeof(*e));
+	if (!e)
+		return 0;
+	__builtin_memset(e, 0, sizeof(*e));
+	tw_header__fill(&e->hdr, TW_EVENT_PROCESS_FORK, child);
+	e->hdr.size = sizeof(*e);
+	tw_task__pid_info(parent, &e->parent);
+	BPF_CORE_READ_STR_INTO(&e->comm, child, comm);
+	tw_submit(e, TW_EVENT_PROCESS_FORK);
+	return 0;
+}
+
+SEC("tp_btf/sched_process_exit")
+int BPF_PROG(tw_process_exit, struct task_struct *task)
+{
+	struct tw_process_exit *e;
+	struct signal_struct *sig = BPF_CORE_READ(task, signal);
+	__u32 tgid = BPF_CORE_READ(task, tgid);
+	int code;
+
+	/* signal->live reaches zero when the last thread of the group exits */
+	if (BPF_CORE_READ(sig, live.counter) != 0)
+		return 0;
+	if (!tw_type_wanted(TW_EVENT_PROCESS_EXIT) ||
+	    tw_filter__pid_rejects(tgid, TW_EVENT_PROCESS_EXIT))
+		goto out;
+
+	e = tw_reserve(TW_EVENT_PROCESS_EXIT, sizeof(*e));
+	if (!e)
+		goto out;
+	__builtin_memset(e, 0, sizeof(*e));
+	tw_header__fill(&e->hdr, TW_EVENT_PROCESS_EXIT, task);
+	e->hdr.size = sizeof(*e);
+	/* after exit_group() or a fatal signal every thread carries the group's code */
+	if (BPF_CORE_READ(sig, flags) & TW_SIGNAL_GROUP_EXIT)
+		code = BPF_CORE_READ(sig, group_exit_code);
+	else
+		code = BPF_CORE_READ(task, exit_code);
+	e->exit_code = code;
+	e->signal = code & 0x7f;
+	e->core_dumped = (code & 0x80) ? 1 : 0;
+	e->exit_status = e->signal ? 0 : (code >> 8) & 0xff;
+	BPF_CORE_READ_STR_INTO(&e->comm, task, comm);
+	tw_submit(e, TW_EVENT_PROCESS_EXIT);
+out:
+	tw_filter__forget(tgid);
+	return 0;
+}

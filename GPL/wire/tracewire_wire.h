@@ -1,0 +1,174 @@
+/* SPDX-License-Identifier: GPL-2.0-only OR Apache-2.0 */
+/*
+ * tracewire wire format: the records the kernel probes write into the BPF ring
+ * buffer and the events library decodes. Shared verbatim by the BPF side (GPL)
+ * and userspace (Apache-2.0), hence the dual licence.
+ *
+ * Layout of every record (see docs/wire-format.md for the full description):
+ *
+ *   struct tw_event_header          fixed, 72 bytes
+ *   <fixed part of the event type>  e.g. struct tw_process_exec minus header
+ *   struct tw_varlen_fields         count + size, only for types that have it
+ *   tw_varlen_field {type,flags,size,data[size]} * count, packed, no padding
+ *
+ * Rules that keep old decoders working:
+ *   - event types and field types are only ever appended, never renumbered;
+ *   - a decoder skips field types it does not know;
+ *   - a new fixed member is only added by bumping TW_WIRE_VERSION.
+ * All integers are in the host's byte order (the stream never leaves the host
+ * without being decoded; recordings note their byte order in the file header).
+ */
+#ifndef TRACEWIRE_WIRE_H
+#define TRACEWIRE_WIRE_H
+
+#ifdef __BPF__
+/* vmlinux.h already provides the __u* types on the BPF side */
+#else
+#include <linux/types.h>
+#endif
+
+#define TW_WIRE_VERSION 1
+
+/* Event types. Append only; userspace statistics are arrays of TW_EVENT_TYPE_MAX. */
+enum tw_event_type {
+	TW_EVENT_NONE = 0,
+	TW_EVENT_PROCESS_EXEC = 1,
+	TW_EVENT_PROCESS_FORK = 2,
+	TW_EVENT_PROCESS_EXIT = 3,
+	/* 4..63 reserved for file, tty, network, scheduler events */
+	TW_EVENT_TYPE_MAX = 64,
+};
+
+/* Variable-length field types. Append only. */
+enum tw_field_type {
+	TW_FIELD_NONE = 0,
+	TW_FIELD_FILENAME = 1,       /* string: exec filename exactly as passed to execve */
+	TW_FIELD_EXE_PATH = 2,       /* string: resolved absolute path of the executable */
+	TW_FIELD_ARGV = 3,           /* NUL-separated list */
+	TW_FIELD_ENV = 4,            /* NUL-separated list */
+	TW_FIELD_CWD = 5,            /* string: absolute path */
+	TW_FIELD_CGROUP_PATH = 6,    /* string: path inside the cgroup hierarchy */
+	TW_FIELD_PATH = 7,           /* string: absolute path (file events) */
+	TW_FIELD_OLD_PATH = 8,
+	TW_FIELD_NEW_PATH = 9,
+	TW_FIELD_SYMLINK_TARGET = 10,
+	TW_FIELD_TTY_OUT = 11,       /* raw bytes */
+	TW_FIELD_DNS_NAME = 12,
+	TW_FIELD_INTERPRETER = 13,   /* string: bprm->interp when it differs from filename */
+	TW_FIELD_TYPE_MAX = 64,
+};
+
+/* tw_varlen_field.flags */
+#define TW_FIELD_FLAG_TRUNCATED 0x1  /* the data was cut at its cap; see docs for caps */
+
+/* Caps on variable-length data, in bytes, including the terminating NUL. */
+#define TW_CAP_ARGV (20 * 1024)
+#define TW_CAP_ENV (40 * 1024)
+#define TW_CAP_PATH 4096
+#define TW_CAP_TTY_OUT (8 * 1024)
+
+/* Pid block: who did it, as seen from the root pid namespace unless noted. */
+struct tw_pid_info {
+	__u32 tgid;
+	__u32 tid;
+	__u32 ppid;           /* tgid of real_parent */
+	__u32 pgid;
+	__u32 sid;
+	__u32 ns_tgid;        /* tgid inside the task's own (active) pid namespace */
+	__u64 start_time_ns;  /* group leader start, boot-time ns (as /proc/PID/stat, unscaled) */
+};
+
+struct tw_event_header {
+	__u32 size;           /* whole record in bytes, header included */
+	__u16 type;           /* enum tw_event_type */
+	__u16 cpu;
+	__u64 ts_mono_ns;     /* CLOCK_MONOTONIC */
+	__u64 ts_boot_ns;     /* CLOCK_BOOTTIME */
+	struct tw_pid_info pids;
+};
+
+/* One variable-length field. Packed: fields follow one another with no padding. */
+struct tw_varlen_field {
+	__u16 type;           /* enum tw_field_type */
+	__u16 flags;          /* TW_FIELD_FLAG_* */
+	__u32 size;           /* bytes of data that follow */
+	char data[];
+} __attribute__((packed));
+
+/* Head of the variable-length area, always the last member of an event. */
+struct tw_varlen_fields {
+	__u32 count;          /* number of fields */
+	__u32 size;           /* bytes of field headers + data that follow */
+	char data[];
+};
+
+struct tw_creds {
+	__u32 ruid, rgid, euid, egid, suid, sgid;
+	__u64 cap_permitted;
+	__u64 cap_effective;
+};
+
+struct tw_tty {
+	__u16 major;          /* 0: no controlling tty */
+	__u16 minor;
+	__u16 rows;
+	__u16 cols;
+};
+
+struct tw_namespaces {
+	__u32 pid, mnt, net, uts, ipc, cgroup, user, time;  /* ns inode numbers */
+};
+
+/* tw_process_exec.flags */
+#define TW_EXEC_FLAG_SETUID 0x1    /* executable has the set-user-ID bit */
+#define TW_EXEC_FLAG_SETGID 0x2    /* executable has the set-group-ID bit */
+#define TW_EXEC_FLAG_MEMFD 0x4     /* executable is an unlinked memfd */
+
+/* tw_process_exec.cgroup_hierarchy */
+#define TW_CGROUP_V2 0             /* unified hierarchy (pure v2 hosts) */
+#define TW_CGROUP_V1_MEMORY 1      /* v1 memory controller (hybrid hosts) */
+#define TW_CGROUP_V1_CPU 2         /* v1 cpu controller (hybrid hosts without memcg v1) */
+
+struct tw_process_exec {
+	struct tw_event_header hdr;
+	struct tw_creds creds;
+	struct tw_tty tty;
+	struct tw_namespaces ns;
+	__u64 cgroup_id;
+	__u32 flags;
+	__u32 cgroup_hierarchy;
+	char comm[16];
+	struct tw_varlen_fields vl;  /* FILENAME, EXE_PATH, ARGV, CWD, CGROUP_PATH, [ENV], [INTERPRETER] */
+};
+
+/* Header pid block is the child; the parent's is in the fixed part. */
+struct tw_process_fork {
+	struct tw_event_header hdr;
+	struct tw_pid_info parent;
+	char comm[16];
+};
+
+struct tw_process_exit {
+	struct tw_event_header hdr;
+	__s32 exit_code;      /* raw wait status: (status << 8) | core flag 0x80 | signal */
+	__u32 exit_status;    /* status passed to exit(); 0 when killed by a signal */
+	__u32 signal;         /* terminating signal, 0 when it exited normally */
+	__u32 core_dumped;    /* 1 when the process dumped core */
+	char comm[16];
+};
+
+/* Pid filter flags: value of the kernel's pid filter map and of library pid rules. */
+#define TW_PID_INCLUDE 0x1     /* report only included processes (when any rule includes) */
+#define TW_PID_EXCLUDE 0x2     /* never report this process */
+#define TW_PID_DESCENDANTS 0x4 /* ...and every process it forks from then on */
+
+/* Per-event-type counters kept per CPU in the kernel (map "stats"). */
+struct tw_kernel_stats {
+	__u64 emitted;         /* records written to the ring */
+	__u64 filtered;        /* events dropped by an in-kernel filter, on purpose */
+	__u64 lost_ringbuf;    /* records lost because the ring buffer was full */
+	__u64 truncated;       /* fields cut at their cap */
+	__u64 lost_scratch;    /* records not built because the scratch buffer was unavailable */
+};
+
+#endif /* TRACEWIRE_WIRE_H */

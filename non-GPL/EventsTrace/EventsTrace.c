@@ -1,0 +1,260 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * EventsTrace: trace events with the tracewire library and print them as
+ * NDJSON on stdout. Diagnostics and human statistics go to stderr only.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "tracewire.h"
+#include "tracewire_json.h"
+#include "tracewire_record.h"
+
+struct trace_state {
+	struct tw_cli cli;
+	struct tw_json json;
+	struct tw_recorder *recorder;
+	uint64_t record_errors_reported;
+	bool stdout_closed;
+};
+
+static volatile sig_atomic_t stop_requested;
+
+static void on_signal(int sig)
+{
+	stop_requested = 1;
+}
+
+/* Write a finished JSON line to stdout; false once stdout is gone. */
+static bool emit_line(struct trace_state *st, FILE *out)
+{
+	size_t len;
+	const char *line = tw_json_finish(&st->json, &len);
+
+	if (line && fwrite(line, 1, len, out) != len && out == stdout)
+		st->stdout_closed = true;
+	tw_json_reset(&st->json);
+	return !st->stdout_closed;
+}
+
+static int on_event(void *user, const struct tw_event *ev)
+{
+	struct trace_state *st = user;
+
+	tw_event_to_json(&st->json, ev);
+	return emit_line(st, stdout) ? 0 : 1;
+}
+
+static void on_raw(void *user, const void *data, size_t len)
+{
+	struct trace_state *st = user;
+	int err = tw_recorder_write(st->recorder, data, len);
+
+	/* keep tracing; say it once per failure streak, the count goes into the stats */
+	if (err && tw_recorder_errors(st->recorder) == st->record_errors_reported + 1)
+		fprintf(stderr, "EventsTrace: writing the recording failed: %s (records are still "
+				"printed; failed writes are counted)\n", strerror(-err));
+	if (!err)
+		st->record_errors_reported = tw_recorder_errors(st->recorder);
+}
+
+static uint64_t monotonic_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* A reader that went away (EventsTrace | head) shows as POLLERR on our end of the pipe. */
+static bool stdout_gone(void)
+{
+	struct pollfd p = {.fd = STDOUT_FILENO, .events = 0};
+	return poll(&p, 1, 0) == 1 && (p.revents & (POLLERR | POLLHUP));
+}
+
+static void print_stats_human(const struct tw_stats *s, const struct tw_recorder *rec, bool final)
+{
+	fprintf(stderr, "EventsTrace stats%s: lost %" PRIu64 ", decode errors %" PRIu64 "\n",
+		final ? " (final)" : "", s->lost_total, s->decode_errors_total);
+	for (uint32_t t = 0; t < TW_EVENT_TYPE_MAX; t++) {
+		const struct tw_type_stats *ts = &s->type[t];
+		if (!tw_event_type_name(t) ||
+		    !(ts->emitted | ts->received | ts->filtered | ts->lost_ringbuf | ts->lost_scratch))
+			continue;
+		fprintf(stderr,
+			"  %-14s emitted %" PRIu64 " received %" PRIu64 " filtered %" PRIu64
+			" lost_ringbuf %" PRIu64 " lost_scratch %" PRIu64 " truncated %" PRIu64 "\n",
+			tw_event_type_name(t), ts->emitted, ts->received, ts->filtered, ts->lost_ringbuf,
+			ts->lost_scratch, ts->truncated);
+	}
+	if (rec)
+		fprintf(stderr, "  recording: %" PRIu64 " records written, %" PRIu64 " failed writes\n",
+			tw_recorder_records(rec), tw_recorder_errors(rec));
+}
+
+static void report_stats(struct trace_state *st, const struct tw_stats *s, bool final)
+{
+	if (st->cli.stats && (final || st->cli.stats_interval_s))
+		print_stats_human(s, st->recorder, final);
+	if (st->cli.stats_json != TW_STATS_JSON_OFF) {
+		FILE *out = st->cli.stats_json == TW_STATS_JSON_STREAM ? stdout : stderr;
+		tw_stats_to_json(&st->json, s, final);
+		emit_line(st, out);
+		fflush(out);
+	}
+}
+
+static void print_start_record(struct trace_state *st, const char *source, struct tw_ctx *ctx)
+{
+	struct tw_stream_info info = {
+	    .agent = "EventsTrace", .source = source, .event_mask = st->cli.event_mask};
+
+	if (st->cli.no_start_record)
+		return;
+	if (ctx) {
+		info.ring_size = tw_ctx_ring_size(ctx);
+		info.probes = tw_ctx_probes(ctx, &info.n_probes);
+		info.wakeup_bytes = st->cli.wakeup_bytes < 0 ? 0 : (uint32_t)st->cli.wakeup_bytes;
+	}
+	tw_stream_start_to_json(&st->json, &info);
+	emit_line(st, stdout);
+	fflush(stdout);
+}
+
+static int run_replay(struct trace_state *st)
+{
+	struct tw_replay_result res;
+	struct tw_stats s;
+	char err[512], source[4200];
+	int rc;
+
+	snprintf(source, sizeof(source), "replay:%s", st->cli.replay_path);
+	print_start_record(st, source, NULL);
+	rc = tw_replay_file(st->cli.replay_path, on_event, st, &res, err, sizeof(err));
+	fflush(stdout);
+	if (rc < 0) {
+		fprintf(stderr, "EventsTrace: %s\n", err);
+		return 1;
+	}
+	if (res.truncated_tail)
+		fprintf(stderr, "EventsTrace: %s ends inside a record (recording cut short)\n",
+			st->cli.replay_path);
+	memset(&s, 0, sizeof(s));
+	for (int t = 0; t < TW_EVENT_TYPE_MAX; t++)
+		s.type[t].received = res.received[t];
+	for (int r = 0; r < TW_DECODE_ERROR_MAX; r++) {
+		s.decode_errors[r] = res.decode_errors[r];
+		s.decode_errors_total += res.decode_errors[r];
+	}
+	if (s.decode_errors_total)
+		fprintf(stderr, "EventsTrace: %" PRIu64 " malformed records skipped (see --stats)\n",
+			s.decode_errors_total);
+	report_stats(st, &s, true);
+	return 0;
+}
+
+static int run_live(struct trace_state *st)
+{
+	struct tw_options o;
+	struct tw_ctx *ctx;
+	struct tw_stats s;
+	char err[512];
+	uint64_t next_stats;
+	int rc;
+
+	tw_options_init(&o);
+	o.event_mask = st->cli.event_mask;
+	o.capture_env = st->cli.env;
+	o.pid_rules = st->cli.pid_rules;
+	o.n_pid_rules = st->cli.n_pid_rules;
+	o.verbose = st->cli.verbose;
+	if (st->cli.ring_size)
+		o.ring_size = st->cli.ring_size;
+	if (st->cli.wakeup_bytes >= 0)
+		o.wakeup_bytes = (uint32_t)st->cli.wakeup_bytes;
+	if (st->cli.max_latency_ms)
+		o.max_latency_ms = st->cli.max_latency_ms;
+	st->cli.wakeup_bytes = o.wakeup_bytes;
+
+	rc = tw_ctx_open(&ctx, &o, on_event, st, err, sizeof(err));
+	if (rc < 0) {
+		fprintf(stderr, "EventsTrace: %s\n", err);
+		return 1;
+	}
+	if (st->cli.record_path) {
+		if (tw_recorder_open(&st->recorder, st->cli.record_path, tw_ctx_realtime_offset(ctx), err,
+				     sizeof(err)) < 0) {
+			fprintf(stderr, "EventsTrace: %s\n", err);
+			tw_ctx_close(ctx);
+			return 1;
+		}
+		tw_ctx_set_raw_tap(ctx, on_raw, st);
+	}
+	print_start_record(st, "kernel", ctx);
+
+	next_stats = monotonic_ms() + st->cli.stats_interval_s * 1000ull;
+	while (!stop_requested && !st->stdout_closed) {
+		rc = tw_ctx_poll(ctx, 100);
+		if (rc < 0 && rc != -EINTR && rc != -ECANCELED) {
+			fprintf(stderr, "EventsTrace: polling the ring buffer failed: %s\n", strerror(-rc));
+			break;
+		}
+		if (fflush(stdout) || stdout_gone())
+			st->stdout_closed = true;
+		if (st->cli.stats_interval_s && monotonic_ms() >= next_stats) {
+			tw_ctx_stats(ctx, &s);
+			report_stats(st, &s, false);
+			next_stats += st->cli.stats_interval_s * 1000ull;
+		}
+	}
+	/* deliver what is still in the ring before the final count */
+	if (!st->stdout_closed) {
+		tw_ctx_consume(ctx);
+		fflush(stdout);
+	}
+	tw_ctx_stats(ctx, &s);
+	report_stats(st, &s, true);
+	tw_ctx_close(ctx);
+	if (st->recorder && (rc = tw_recorder_close(st->recorder)) < 0)
+		fprintf(stderr, "EventsTrace: the recording is incomplete: %s\n", strerror(-rc));
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	static struct trace_state st;
+	struct sigaction sa = {.sa_handler = on_signal};
+	char err[256];
+	int rc;
+
+	if (tw_cli_parse(argc, argv, &st.cli, err, sizeof(err))) {
+		fprintf(stderr, "EventsTrace: %s\nTry 'EventsTrace --help'.\n", err);
+		return 2;
+	}
+	if (st.cli.help) {
+		tw_cli_usage(stdout);
+		return 0;
+	}
+	if (st.cli.version) {
+		printf("EventsTrace %s (wire format %d)\n", TW_LIB_VERSION, TW_WIRE_VERSION);
+		return 0;
+	}
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN); /* a closed stdout is an EPIPE we handle, not a crash */
+	/* full buffering, flushed after every drained batch: few syscalls, low latency */
+	setvbuf(stdout, NULL, _IOFBF, 1 << 16);
+	tw_json_init(&st.json);
+
+	rc = st.cli.replay_path ? run_replay(&st) : run_live(&st);
+	tw_json_free(&st.json);
+	return rc;
+}

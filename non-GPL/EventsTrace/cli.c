@@ -1,0 +1,302 @@
+// SPDX-License-Identifier: Apache-2.0
+#include <ctype.h>
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+
+enum {
+	OPT_PROCESS = 256,
+	OPT_PROCESS_EXEC,
+	OPT_PROCESS_FORK,
+	OPT_PROCESS_EXIT,
+	OPT_PID,
+	OPT_PID_TREE,
+	OPT_EXCLUDE_PID,
+	OPT_EXCLUDE_PID_TREE,
+	OPT_ENV,
+	OPT_RING_SIZE,
+	OPT_WAKEUP,
+	OPT_MAX_LATENCY,
+	OPT_STATS,
+	OPT_STATS_JSON,
+	OPT_RECORD,
+	OPT_REPLAY,
+	OPT_NO_START,
+	OPT_VERSION,
+};
+
+static const struct option long_opts[] = {
+	{"all", no_argument, NULL, 'a'},
+	{"process", no_argument, NULL, OPT_PROCESS},
+	{"process-exec", no_argument, NULL, OPT_PROCESS_EXEC},
+	{"process-fork", no_argument, NULL, OPT_PROCESS_FORK},
+	{"process-exit", no_argument, NULL, OPT_PROCESS_EXIT},
+	{"pid", required_argument, NULL, OPT_PID},
+	{"pid-tree", required_argument, NULL, OPT_PID_TREE},
+	{"exclude-pid", required_argument, NULL, OPT_EXCLUDE_PID},
+	{"exclude-pid-tree", required_argument, NULL, OPT_EXCLUDE_PID_TREE},
+	{"env", no_argument, NULL, OPT_ENV},
+	{"ring-size", required_argument, NULL, OPT_RING_SIZE},
+	{"wakeup", required_argument, NULL, OPT_WAKEUP},
+	{"max-latency-ms", required_argument, NULL, OPT_MAX_LATENCY},
+	{"stats", optional_argument, NULL, OPT_STATS},
+	{"stats-json", optional_argument, NULL, OPT_STATS_JSON},
+	{"record", required_argument, NULL, OPT_RECORD},
+	{"replay", required_argument, NULL, OPT_REPLAY},
+	{"no-start-record", no_argument, NULL, OPT_NO_START},
+	{"verbose", no_argument, NULL, 'v'},
+	{"help", no_argument, NULL, 'h'},
+	{"version", no_argument, NULL, OPT_VERSION},
+	{NULL, 0, NULL, 0},
+};
+
+void tw_cli_usage(FILE *f)
+{
+	fputs(
+	    "Usage: EventsTrace [OPTIONS]\n"
+	    "Trace process events with eBPF and print one JSON object per line (NDJSON) on stdout.\n"
+	    "\n"
+	    "Event types (default: all):\n"
+	    "  -a, --all                 every event type\n"
+	    "      --process             process exec, fork and exit\n"
+	    "      --process-exec        exec (argv, cwd, creds, tty, cgroup, namespaces)\n"
+	    "      --process-fork        fork of a new process (not threads)\n"
+	    "      --process-exit        exit of a process (exit code, signal, core dump)\n"
+	    "Filters (applied in the kernel):\n"
+	    "      --pid PID             only this process (repeatable)\n"
+	    "      --pid-tree PID        only this process and everything it forks from now on\n"
+	    "      --exclude-pid PID     never this process\n"
+	    "      --exclude-pid-tree PID  never this process nor what it forks\n"
+	    "Capture:\n"
+	    "      --env                 include the environment in exec events (cap 40 KiB)\n"
+	    "Ring buffer:\n"
+	    "      --ring-size SIZE      ring buffer size, e.g. 16M (default 8M, power of two)\n"
+	    "      --wakeup POLICY       'kernel' (wake per caught-up event) or a byte count\n"
+	    "                            such as 256K: wake once that much is pending (default)\n"
+	    "      --max-latency-ms MS   drain at least this often with adaptive wakeups (default 50)\n"
+	    "Statistics (never on stdout unless asked for):\n"
+	    "      --stats[=SECONDS]     human statistics on stderr every SECONDS (default 10)\n"
+	    "                            and a final summary on exit\n"
+	    "      --stats-json[=stderr|stream]  statistics as STATS records on stderr (default)\n"
+	    "                            or in the event stream on stdout\n"
+	    "Recordings:\n"
+	    "      --record FILE         also store the raw records in FILE\n"
+	    "      --replay FILE         decode a recording instead of tracing (no root needed)\n"
+	    "Other:\n"
+	    "      --no-start-record     do not print the STREAM_START record first\n"
+	    "  -v, --verbose             debug log on stderr, including the BPF verifier log\n"
+	    "  -h, --help                this help\n"
+	    "      --version             print the version\n"
+	    "\n"
+	    "Examples:\n"
+	    "  EventsTrace --process-exec                   every exec on the host\n"
+	    "  EventsTrace --pid-tree 1234 --stats          what process 1234 and its children do\n"
+	    "  EventsTrace -a --record /tmp/t.twr | jq .    trace, keep the raw stream, pretty print\n"
+	    "  EventsTrace --replay /tmp/t.twr              decode that recording again\n",
+	    f);
+}
+
+int64_t tw_cli_parse_size(const char *s)
+{
+	char *end;
+	unsigned long long v;
+
+	if (!s || !isdigit((unsigned char)*s))
+		return -1;
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno)
+		return -1;
+	switch (toupper((unsigned char)*end)) {
+	case 'K':
+		v <<= 10, end++;
+		break;
+	case 'M':
+		v <<= 20, end++;
+		break;
+	case 'G':
+		v <<= 30, end++;
+		break;
+	}
+	if (toupper((unsigned char)*end) == 'B' || toupper((unsigned char)*end) == 'I')
+		end++;
+	if (*end || v > (1ull << 32))
+		return -1;
+	return (int64_t)v;
+}
+
+static int parse_u32(const char *s, uint32_t *out)
+{
+	char *end;
+	unsigned long v;
+
+	if (!s || !isdigit((unsigned char)*s))
+		return -1;
+	errno = 0;
+	v = strtoul(s, &end, 10);
+	if (errno || *end || v > UINT32_MAX)
+		return -1;
+	*out = (uint32_t)v;
+	return 0;
+}
+
+static int add_pid_rule(struct tw_cli *cli, const char *arg, uint32_t flags, char *err, size_t errlen)
+{
+	uint32_t pid;
+
+	if (parse_u32(arg, &pid) || pid == 0) {
+		snprintf(err, errlen, "invalid pid '%s'", arg);
+		return -1;
+	}
+	if (cli->n_pid_rules == TW_CLI_MAX_PID_RULES) {
+		snprintf(err, errlen, "at most %d pid rules", TW_CLI_MAX_PID_RULES);
+		return -1;
+	}
+	cli->pid_rules[cli->n_pid_rules].pid = pid;
+	cli->pid_rules[cli->n_pid_rules].flags = flags;
+	cli->n_pid_rules++;
+	return 0;
+}
+
+static int parse_option(struct tw_cli *cli, int c, const char *arg, char *err, size_t errlen)
+{
+	int64_t size;
+	uint32_t n;
+
+	switch (c) {
+	case 'a':
+		cli->event_mask |= TW_EVENTS_ALL;
+		return 0;
+	case OPT_PROCESS:
+		cli->event_mask |= TW_EVENTS_PROCESS;
+		return 0;
+	case OPT_PROCESS_EXEC:
+		cli->event_mask |= TW_EVENT_BIT(TW_EVENT_PROCESS_EXEC);
+		return 0;
+	case OPT_PROCESS_FORK:
+		cli->event_mask |= TW_EVENT_BIT(TW_EVENT_PROCESS_FORK);
+		return 0;
+	case OPT_PROCESS_EXIT:
+		cli->event_mask |= TW_EVENT_BIT(TW_EVENT_PROCESS_EXIT);
+		return 0;
+	case OPT_PID:
+		return add_pid_rule(cli, arg, TW_PID_INCLUDE, err, errlen);
+	case OPT_PID_TREE:
+		return add_pid_rule(cli, arg, TW_PID_INCLUDE | TW_PID_DESCENDANTS, err, errlen);
+	case OPT_EXCLUDE_PID:
+		return add_pid_rule(cli, arg, TW_PID_EXCLUDE, err, errlen);
+	case OPT_EXCLUDE_PID_TREE:
+		return add_pid_rule(cli, arg, TW_PID_EXCLUDE | TW_PID_DESCENDANTS, err, errlen);
+	case OPT_ENV:
+		cli->env = true;
+		return 0;
+	case OPT_RING_SIZE:
+		size = tw_cli_parse_size(arg);
+		if (size < 4096 || size > (1ll << 30)) {
+			snprintf(err, errlen, "invalid --ring-size '%s' (4K to 1G, e.g. 16M)", arg);
+			return -1;
+		}
+		cli->ring_size = (uint32_t)size;
+		return 0;
+	case OPT_WAKEUP:
+		if (!strcmp(arg, "kernel")) {
+			cli->wakeup_bytes = 0;
+			return 0;
+		}
+		size = tw_cli_parse_size(arg);
+		if (size <= 0 || size > UINT32_MAX) {
+			snprintf(err, errlen, "invalid --wakeup '%s' (kernel, or a byte count like 256K)", arg);
+			return -1;
+		}
+		cli->wakeup_bytes = size;
+		return 0;
+	case OPT_MAX_LATENCY:
+		if (parse_u32(arg, &n) || n == 0 || n > 10000) {
+			snprintf(err, errlen, "invalid --max-latency-ms '%s' (1 to 10000)", arg);
+			return -1;
+		}
+		cli->max_latency_ms = n;
+		return 0;
+	case OPT_STATS:
+		cli->stats = true;
+		cli->stats_interval_s = 10;
+		if (arg && (parse_u32(arg, &n) || n > 86400)) {
+			snprintf(err, errlen, "invalid --stats interval '%s' (seconds, 0 for final only)", arg);
+			return -1;
+		}
+		if (arg)
+			cli->stats_interval_s = n;
+		return 0;
+	case OPT_STATS_JSON:
+		if (!arg || !strcmp(arg, "stderr"))
+			cli->stats_json = TW_STATS_JSON_STDERR;
+		else if (!strcmp(arg, "stream"))
+			cli->stats_json = TW_STATS_JSON_STREAM;
+		else {
+			snprintf(err, errlen, "invalid --stats-json '%s' (stderr or stream)", arg);
+			return -1;
+		}
+		if (!cli->stats_interval_s)
+			cli->stats_interval_s = 10;
+		return 0;
+	case OPT_RECORD:
+		cli->record_path = arg;
+		return 0;
+	case OPT_REPLAY:
+		cli->replay_path = arg;
+		return 0;
+	case OPT_NO_START:
+		cli->no_start_record = true;
+		return 0;
+	case 'v':
+		cli->verbose = true;
+		return 0;
+	case 'h':
+		cli->help = true;
+		return 0;
+	case OPT_VERSION:
+		cli->version = true;
+		return 0;
+	}
+	return -1;
+}
+
+int tw_cli_parse(int argc, char **argv, struct tw_cli *cli, char *err, size_t errlen)
+{
+	int c;
+
+	memset(cli, 0, sizeof(*cli));
+	cli->wakeup_bytes = -1;
+	optind = 1;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":avh", long_opts, NULL)) != -1) {
+		if (c == '?') {
+			if (optopt)
+				snprintf(err, errlen, "unknown option '-%c'", optopt);
+			else
+				snprintf(err, errlen, "unknown option '%s'", argv[optind - 1]);
+			return -1;
+		}
+		if (c == ':') {
+			snprintf(err, errlen, "option '%s' needs a value", argv[optind - 1]);
+			return -1;
+		}
+		if (parse_option(cli, c, optarg, err, errlen))
+			return -1;
+	}
+	if (optind < argc) {
+		snprintf(err, errlen, "unexpected argument '%s'", argv[optind]);
+		return -1;
+	}
+	if (cli->record_path && cli->replay_path) {
+		snprintf(err, errlen, "--record and --replay cannot be combined");
+		return -1;
+	}
+	if (!cli->event_mask)
+		cli->event_mask = TW_EVENTS_ALL;
+	return 0;
+}

@@ -1,0 +1,41 @@
+// SPDX-License-Identifier: Apache-2.0
+/* EventsTrace command line: parsing kept apart from main so it can be unit tested. */
+#ifndef TW_CLI_H
+#define TW_CLI_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "tracewire.h"
+
+#define TW_CLI_MAX_PID_RULES 64
+
+enum tw_stats_json_dest { TW_STATS_JSON_OFF, TW_STATS_JSON_STDERR, TW_STATS_JSON_STREAM };
+
+struct tw_cli {
+	uint64_t event_mask;          /* 0 after parsing means "none chosen": all */
+	struct tw_pid_rule pid_rules[TW_CLI_MAX_PID_RULES];
+	size_t n_pid_rules;
+	bool env;
+	uint32_t ring_size;           /* 0: library default */
+	int64_t wakeup_bytes;         /* -1: library default, 0: kernel policy */
+	uint32_t max_latency_ms;      /* 0: library default */
+	unsigned stats_interval_s;    /* 0: no periodic stats */
+	bool stats;                   /* human stats to stderr (final summary at least) */
+	enum tw_stats_json_dest stats_json;
+	const char *record_path;
+	const char *replay_path;
+	bool no_start_record;
+	bool verbose;
+	bool help;
+	bool version;
+};
+
+/* Returns 0, or -1 with a one-line reason in err. */
+int tw_cli_parse(int argc, char **argv, struct tw_cli *cli, char *err, size_t errlen);
+void tw_cli_usage(FILE *f);
+/* "64K", "8M", "1G", plain bytes; -1 on garbage or overflow past 4 GiB. */
+int64_t tw_cli_parse_size(const char *s);
+
+#endif

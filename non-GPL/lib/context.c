@@ -1,0 +1,517 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * The events context: opens the embedded probe objects, configures them,
+ * loads and attaches what was asked for, and drains the ring buffer.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+#include <bpf/btf.h>
+#include <bpf/libbpf.h>
+
+#include "bpf_globals.h"
+#include "probe_table.h"
+#include "tracewire.h"
+
+#define TW_DEFAULT_RING_SIZE (8u << 20)
+#define TW_DEFAULT_WAKEUP_BYTES (256u << 10)
+#define TW_DEFAULT_MAX_LATENCY_MS 50
+#define TW_MAX_PROGRAMS 64
+
+/* Maps every object declares; the first object loaded owns them. */
+static const char *const shared_maps[] = {"tw_ringbuf", "tw_scratch_map", "tw_stats",
+					  "tw_pid_filter"};
+
+struct tw_ctx {
+	struct tw_options opts;
+	tw_event_fn cb;
+	void *user;
+	tw_raw_fn raw_fn;
+	void *raw_user;
+
+	/* opened probe objects; the first one owns the shared maps */
+	struct {
+		const struct tw_domain_def *def;
+		void *skel;
+		struct bpf_object *obj;
+	} objs[8];
+	size_t n_objs;
+	struct bpf_link *links[TW_MAX_PROGRAMS];
+	size_t n_links;
+	struct tw_probe_status probes[TW_MAX_PROGRAMS];
+	size_t n_probes;
+
+	int map_fd[4]; /* shared_maps order */
+	struct ring_buffer *rb;
+	uint32_t ring_size;
+	int64_t realtime_offset_ns;
+	int ncpus;
+
+	uint64_t received[TW_EVENT_TYPE_MAX];
+	uint64_t decode_errors[TW_DECODE_ERROR_MAX];
+};
+
+void tw_options_init(struct tw_options *o)
+{
+	memset(o, 0, sizeof(*o));
+	o->event_mask = TW_EVENTS_ALL;
+	o->ring_size = TW_DEFAULT_RING_SIZE;
+	o->wakeup_bytes = TW_DEFAULT_WAKEUP_BYTES;
+	o->max_latency_ms = TW_DEFAULT_MAX_LATENCY_MS;
+	o->exclude_self = true;
+}
+
+/* libbpf's print callback is process-wide; route it to the open context's logger. */
+static struct tw_ctx *log_ctx;
+
+static void tw_log(struct tw_ctx *ctx, enum tw_log_level level, const char *fmt, ...)
+{
+	char msg[1024];
+	va_list ap;
+
+	if (level == TW_LOG_DEBUG && !(ctx && ctx->opts.verbose))
+		return;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (ctx && ctx->opts.log)
+		ctx->opts.log(ctx->opts.log_user, level, msg);
+	else
+		fprintf(stderr, "tracewire: %s\n", msg);
+}
+
+static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+	char msg[1024];
+	size_t n;
+
+	if (level == LIBBPF_DEBUG && !(log_ctx && log_ctx->opts.verbose))
+		return 0;
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	n = strlen(msg);
+	while (n && msg[n - 1] == '\n')
+		msg[--n] = '\0';
+	/* libbpf warns through the verifier log: keep it, but as debug unless verbose */
+	/* libbpf warnings are mostly the verifier log: shown with verbose, else summarised by us */
+	tw_log(log_ctx, TW_LOG_DEBUG, "libbpf: %s", msg);
+	return 0;
+}
+
+static uint32_t round_pow2(uint32_t v)
+{
+	uint32_t p = 4096;
+	while (p < v && p < (1u << 31))
+		p <<= 1;
+	return p;
+}
+
+static int64_t clock_ns(clockid_t id)
+{
+	struct timespec ts;
+	clock_gettime(id, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/* Which hierarchy identifies a container here (see tw_task__cgroup). */
+static uint32_t detect_cgroup_hierarchy(void)
+{
+	char line[512];
+	uint32_t h = TW_CGROUP_V2;
+	FILE *f;
+
+	if (access("/sys/fs/cgroup/cgroup.controllers", F_OK) == 0)
+		return TW_CGROUP_V2; /* pure v2 */
+	f = fopen("/proc/self/cgroup", "r");
+	if (!f)
+		return TW_CGROUP_V2;
+	while (fgets(line, sizeof(line), f)) {
+		char *ctrl = strchr(line, ':');
+		char *end = ctrl ? strchr(ctrl + 1, ':') : NULL;
+		if (!end)
+			continue;
+		*end = '\0';
+		for (char *tok = strtok(ctrl + 1, ","); tok; tok = strtok(NULL, ",")) {
+			if (!strcmp(tok, "memory"))
+				h = TW_CGROUP_V1_MEMORY;
+			else if (!strcmp(tok, "cpu") && h == TW_CGROUP_V2)
+				h = TW_CGROUP_V1_CPU;
+		}
+	}
+	fclose(f);
+	return h;
+}
+
+static int set_globals(struct tw_ctx *ctx, struct bpf_object *obj)
+{
+	const struct tw_options *o = &ctx->opts;
+	uint32_t include = 0, used = o->n_pid_rules > 0 || o->exclude_self;
+	uint32_t env = o->capture_env, cg = detect_cgroup_hierarchy();
+	uint64_t wake = o->wakeup_bytes;
+	int err = 0;
+
+	for (size_t i = 0; i < o->n_pid_rules; i++)
+		if (o->pid_rules[i].flags & TW_PID_INCLUDE)
+			include = 1;
+	err |= tw_bpf_set_global(obj, "tw_cfg_event_mask", &o->event_mask, 8);
+	err |= tw_bpf_set_global(obj, "tw_cfg_pid_include_mode", &include, 4);
+	err |= tw_bpf_set_global(obj, "tw_cfg_pid_filter_used", &used, 4);
+	err |= tw_bpf_set_global(obj, "tw_cfg_capture_env", &env, 4);
+	err |= tw_bpf_set_global(obj, "tw_cfg_cgroup_hierarchy", &cg, 4);
+	err |= tw_bpf_set_global(obj, "tw_cfg_wakeup_bytes", &wake, 8);
+	return err ? -EINVAL : 0;
+}
+
+static bool descendants_used(const struct tw_options *o)
+{
+	for (size_t i = 0; i < o->n_pid_rules; i++)
+		if (o->pid_rules[i].flags & TW_PID_DESCENDANTS)
+			return true;
+	return false;
+}
+
+/* Decide autoload per program; returns how many programs will load. */
+static int select_programs(struct tw_ctx *ctx, const struct tw_domain_def *d, struct bpf_object *obj,
+			   const struct btf *vmlinux)
+{
+	bool follow = descendants_used(&ctx->opts);
+	int n = 0;
+
+	for (size_t i = 0; i < d->n_programs; i++) {
+		const struct tw_program_def *p = &d->programs[i];
+		struct bpf_program *prog = bpf_object__find_program_by_name(obj, p->program);
+		struct tw_probe_status *st = &ctx->probes[ctx->n_probes++];
+		bool wanted = (ctx->opts.event_mask & TW_EVENT_BIT(p->event_type)) ||
+			      (p->needed_by_pid_filter && follow);
+
+		st->program = p->program;
+		st->hook = p->hook;
+		st->event_type = p->event_type;
+		st->state = TW_PROBE_NOT_REQUESTED;
+		if (!prog)
+			return -ENOENT;
+		if (wanted && !tw_hook_available(vmlinux, p->hook)) {
+			tw_log(ctx, TW_LOG_WARN, "%s: hook not present on this kernel, %s unavailable",
+			       p->hook, tw_event_type_name(p->event_type));
+			st->state = TW_PROBE_UNAVAILABLE;
+			wanted = false;
+		}
+		bpf_program__set_autoload(prog, wanted);
+		if (wanted) {
+			st->state = TW_PROBE_ATTACHED; /* confirmed by attach below */
+			n++;
+		}
+	}
+	return n;
+}
+
+static int share_maps(struct tw_ctx *ctx, struct bpf_object *obj, bool first)
+{
+	for (size_t i = 0; i < sizeof(shared_maps) / sizeof(shared_maps[0]); i++) {
+		struct bpf_map *m = bpf_object__find_map_by_name(obj, shared_maps[i]);
+		int err;
+
+		if (!m)
+			return -ENOENT;
+		if (!first) {
+			err = bpf_map__reuse_fd(m, ctx->map_fd[i]);
+			if (err)
+				return err;
+			continue;
+		}
+		if (!strcmp(shared_maps[i], "tw_ringbuf"))
+			err = bpf_map__set_max_entries(m, ctx->ring_size);
+		else if (!strcmp(shared_maps[i], "tw_scratch_map"))
+			err = bpf_map__set_max_entries(m, ctx->ncpus);
+		else
+			err = 0;
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+static void remember_map_fds(struct tw_ctx *ctx, struct bpf_object *obj)
+{
+	for (size_t i = 0; i < sizeof(shared_maps) / sizeof(shared_maps[0]); i++)
+		ctx->map_fd[i] = bpf_map__fd(bpf_object__find_map_by_name(obj, shared_maps[i]));
+}
+
+static int fill_pid_filter(struct tw_ctx *ctx)
+{
+	for (size_t i = 0; i < ctx->opts.n_pid_rules; i++) {
+		int err = tw_ctx_add_pid_rule(ctx, ctx->opts.pid_rules[i].pid, ctx->opts.pid_rules[i].flags);
+		if (err)
+			return err;
+	}
+	if (ctx->opts.exclude_self)
+		return tw_ctx_add_pid_rule(ctx, getpid(), TW_PID_EXCLUDE);
+	return 0;
+}
+
+static int on_sample(void *arg, void *data, size_t len)
+{
+	struct tw_ctx *ctx = arg;
+	struct tw_event ev;
+	int err;
+
+	if (ctx->raw_fn)
+		ctx->raw_fn(ctx->raw_user, data, len);
+	err = tw_event_decode(data, len, &ev);
+	if (err < 0) {
+		ctx->decode_errors[-err]++;
+		tw_log(ctx, TW_LOG_DEBUG, "record of %zu bytes rejected: %s", len, tw_decode_error_str(err));
+		return 0;
+	}
+	ev.ts_realtime_ns = ev.hdr->ts_boot_ns + ctx->realtime_offset_ns;
+	ctx->received[ev.hdr->type]++;
+	if (ctx->cb && ctx->cb(ctx->user, &ev))
+		return -ECANCELED;
+	return 0;
+}
+
+static int fail(struct tw_ctx *ctx, char *err, size_t errlen, int code, const char *fmt, ...)
+{
+	va_list ap;
+	if (err && errlen) {
+		va_start(ap, fmt);
+		vsnprintf(err, errlen, fmt, ap);
+		va_end(ap);
+	}
+	tw_ctx_close(ctx);
+	return code < 0 ? code : -code;
+}
+
+static int open_domain(struct tw_ctx *ctx, const struct tw_domain_def *d, const struct btf *vmlinux,
+		       char *err, size_t errlen)
+{
+	void *skel = NULL;
+	struct bpf_object *obj = d->open(&skel, NULL);
+	bool first = ctx->n_objs == 0;
+	int rc, n;
+
+	if (!obj)
+		return fail(ctx, err, errlen, errno ? errno : EINVAL, "opening the %s probes failed: %s",
+			    d->name, strerror(errno));
+	n = select_programs(ctx, d, obj, vmlinux);
+	if (n <= 0) {
+		/* nothing to run here (or a broken object): drop it without loading */
+		d->destroy(skel);
+		if (n < 0)
+			return fail(ctx, err, errlen, n, "%s probes: a program is missing from the object",
+				    d->name);
+		return 0;
+	}
+	ctx->objs[ctx->n_objs].def = d;
+	ctx->objs[ctx->n_objs].skel = skel;
+	ctx->objs[ctx->n_objs].obj = obj;
+	ctx->n_objs++;
+	if ((rc = set_globals(ctx, obj)) || (rc = share_maps(ctx, obj, first)))
+		return fail(ctx, err, errlen, rc, "configuring the %s probes failed: %s", d->name,
+			    strerror(-rc));
+	rc = bpf_object__load(obj);
+	if (rc)
+		return fail(ctx, err, errlen, rc,
+			    "loading the %s probes failed: %s%s", d->name, strerror(-rc),
+			    ctx->opts.verbose ? " (verifier log above)"
+					      : " (run with verbose for the verifier log)");
+	if (first)
+		remember_map_fds(ctx, obj);
+	return 0;
+}
+
+static int attach_all(struct tw_ctx *ctx, char *err, size_t errlen)
+{
+	for (size_t i = 0; i < ctx->n_probes; i++) {
+		struct tw_probe_status *st = &ctx->probes[i];
+		struct bpf_program *prog = NULL;
+		struct bpf_link *link;
+
+		if (st->state != TW_PROBE_ATTACHED)
+			continue;
+		for (size_t o = 0; o < ctx->n_objs && !prog; o++)
+			prog = bpf_object__find_program_by_name(ctx->objs[o].obj, st->program);
+		link = prog ? bpf_program__attach(prog) : NULL;
+		if (!link)
+			return fail(ctx, err, errlen, errno ? errno : ENOENT, "attaching %s (%s) failed: %s",
+				    st->program, st->hook, strerror(errno));
+		ctx->links[ctx->n_links++] = link;
+	}
+	return 0;
+}
+
+int tw_ctx_open(struct tw_ctx **out, const struct tw_options *opts, tw_event_fn cb, void *user,
+		char *err, size_t errlen)
+{
+	struct tw_ctx *ctx;
+	struct btf *vmlinux;
+	int rc;
+
+	*out = NULL;
+	if (geteuid() != 0) {
+		snprintf(err, errlen, "tracewire must run as root (loading BPF needs CAP_BPF, "
+				      "CAP_PERFMON and CAP_SYS_RESOURCE or root)");
+		return -EPERM;
+	}
+	if (access("/sys/kernel/btf/vmlinux", R_OK) != 0) {
+		snprintf(err, errlen, "this kernel exposes no BTF (/sys/kernel/btf/vmlinux missing; "
+				      "needs CONFIG_DEBUG_INFO_BTF=y)");
+		return -ENOTSUP;
+	}
+	ctx = calloc(1, sizeof(*ctx));
+	if (!ctx)
+		return -ENOMEM;
+	ctx->opts = *opts;
+	ctx->cb = cb;
+	ctx->user = user;
+	ctx->ring_size = round_pow2(opts->ring_size ? opts->ring_size : TW_DEFAULT_RING_SIZE);
+	ctx->opts.ring_size = ctx->ring_size;
+	if (!ctx->opts.max_latency_ms)
+		ctx->opts.max_latency_ms = TW_DEFAULT_MAX_LATENCY_MS;
+	ctx->ncpus = libbpf_num_possible_cpus();
+	if (ctx->ncpus <= 0)
+		return fail(ctx, err, errlen, EINVAL, "cannot count possible CPUs");
+	log_ctx = ctx;
+	libbpf_set_print(libbpf_print);
+
+	vmlinux = btf__load_vmlinux_btf();
+	for (size_t i = 0; i < tw_n_domains; i++) {
+		rc = open_domain(ctx, &tw_domains[i], vmlinux, err, errlen);
+		if (rc) {
+			btf__free(vmlinux);
+			return rc; /* ctx already freed by fail() */
+		}
+	}
+	btf__free(vmlinux);
+	if (ctx->n_objs == 0)
+		return fail(ctx, err, errlen, EINVAL, "no probe to load: no requested event type is "
+						      "available on this kernel");
+	if ((rc = fill_pid_filter(ctx)))
+		return fail(ctx, err, errlen, rc, "setting pid filter rules failed: %s", strerror(-rc));
+	if ((rc = attach_all(ctx, err, errlen)))
+		return rc;
+	ctx->rb = ring_buffer__new(ctx->map_fd[0], on_sample, ctx, NULL);
+	if (!ctx->rb)
+		return fail(ctx, err, errlen, errno, "ring buffer setup failed: %s", strerror(errno));
+	ctx->realtime_offset_ns = clock_ns(CLOCK_REALTIME) - clock_ns(CLOCK_BOOTTIME);
+	*out = ctx;
+	return 0;
+}
+
+void tw_ctx_close(struct tw_ctx *ctx)
+{
+	if (!ctx)
+		return;
+	ring_buffer__free(ctx->rb);
+	for (size_t i = 0; i < ctx->n_links; i++)
+		bpf_link__destroy(ctx->links[i]);
+	for (size_t i = 0; i < ctx->n_objs; i++)
+		ctx->objs[i].def->destroy(ctx->objs[i].skel);
+	if (log_ctx == ctx)
+		log_ctx = NULL;
+	free(ctx);
+}
+
+int tw_ctx_fd(struct tw_ctx *ctx)
+{
+	return ring_buffer__epoll_fd(ctx->rb);
+}
+
+int tw_ctx_consume(struct tw_ctx *ctx)
+{
+	return ring_buffer__consume(ctx->rb);
+}
+
+int tw_ctx_poll(struct tw_ctx *ctx, int timeout_ms)
+{
+	int n, m;
+
+	if (timeout_ms < 0 || (uint32_t)timeout_ms > ctx->opts.max_latency_ms)
+		timeout_ms = ctx->opts.max_latency_ms;
+	n = ring_buffer__poll(ctx->rb, timeout_ms);
+	if (n < 0)
+		return n;
+	/* with adaptive wakeups records may be pending without a wakeup: drain anyway */
+	m = ring_buffer__consume(ctx->rb);
+	if (m < 0)
+		return m;
+	return n + m;
+}
+
+int tw_ctx_add_pid_rule(struct tw_ctx *ctx, uint32_t pid, uint32_t flags)
+{
+	int fd = ctx->map_fd[3];
+	if (bpf_map_update_elem(fd, &pid, &flags, BPF_ANY))
+		return -errno;
+	return 0;
+}
+
+int tw_ctx_set_wakeup_bytes(struct tw_ctx *ctx, uint32_t bytes)
+{
+	uint64_t v = bytes;
+	for (size_t i = 0; i < ctx->n_objs; i++) {
+		int err = tw_bpf_set_global(ctx->objs[i].obj, "tw_cfg_wakeup_bytes", &v, sizeof(v));
+		if (err)
+			return err;
+	}
+	ctx->opts.wakeup_bytes = bytes;
+	return 0;
+}
+
+int tw_ctx_stats(struct tw_ctx *ctx, struct tw_stats *out)
+{
+	struct tw_kernel_stats *percpu = calloc(ctx->ncpus, sizeof(*percpu));
+
+	if (!percpu)
+		return -ENOMEM;
+	memset(out, 0, sizeof(*out));
+	for (uint32_t t = 0; t < TW_EVENT_TYPE_MAX; t++) {
+		struct tw_type_stats *s = &out->type[t];
+		s->received = ctx->received[t];
+		if (!tw_event_type_name(t))
+			continue;
+		if (bpf_map_lookup_elem(ctx->map_fd[2], &t, percpu))
+			continue;
+		for (int c = 0; c < ctx->ncpus; c++) {
+			s->emitted += percpu[c].emitted;
+			s->filtered += percpu[c].filtered;
+			s->lost_ringbuf += percpu[c].lost_ringbuf;
+			s->truncated += percpu[c].truncated;
+			s->lost_scratch += percpu[c].lost_scratch;
+		}
+		out->lost_total += s->lost_ringbuf + s->lost_scratch;
+	}
+	for (int r = 0; r < TW_DECODE_ERROR_MAX; r++) {
+		out->decode_errors[r] = ctx->decode_errors[r];
+		out->decode_errors_total += ctx->decode_errors[r];
+	}
+	free(percpu);
+	return 0;
+}
+
+const struct tw_probe_status *tw_ctx_probes(struct tw_ctx *ctx, size_t *n)
+{
+	*n = ctx->n_probes;
+	return ctx->probes;
+}
+
+int64_t tw_ctx_realtime_offset(struct tw_ctx *ctx)
+{
+	return ctx->realtime_offset_ns;
+}
+
+uint32_t tw_ctx_ring_size(struct tw_ctx *ctx)
+{
+	return ctx->ring_size;
+}
+
+void tw_ctx_set_raw_tap(struct tw_ctx *ctx, tw_raw_fn fn, void *user)
+{
+	ctx->raw_fn = fn;
+	ctx->raw_user = user;
+}

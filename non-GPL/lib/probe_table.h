@@ -1,0 +1,41 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * The probe objects the library embeds and which event type each program
+ * serves. Adding a domain (file, tty, network, sched) means adding its
+ * skeleton to GPL/CMakeLists.txt and one entry to each table in probe_table.c.
+ */
+#ifndef TW_PROBE_TABLE_H
+#define TW_PROBE_TABLE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <bpf/libbpf.h>
+
+struct tw_program_def {
+	const char *program;   /* BPF program name in its object */
+	const char *hook;      /* section, for messages and availability checks */
+	uint32_t event_type;   /* the type it emits */
+	/* also needed when the pid filter follows descendants (fork/exit bookkeeping) */
+	bool needed_by_pid_filter;
+};
+
+struct tw_domain_def {
+	const char *name;
+	/* open the embedded skeleton; returns its bpf_object, the skeleton in *skel */
+	struct bpf_object *(*open)(void **skel, const struct bpf_object_open_opts *opts);
+	void (*destroy)(void *skel);
+	const struct tw_program_def *programs;
+	size_t n_programs;
+};
+
+extern const struct tw_domain_def tw_domains[];
+extern const size_t tw_n_domains;
+
+/*
+ * Whether the kernel has the hook of a program: a tp_btf needs its
+ * btf_trace_<name> type in vmlinux BTF, a classic tracepoint its tracefs
+ * directory. Unknown kinds are assumed present (the load will tell).
+ */
+bool tw_hook_available(const struct btf *vmlinux, const char *hook);
+
+#endif

@@ -1,0 +1,133 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * tracewire events library: loads the kernel probes, configures and attaches
+ * them, consumes the ring buffer and hands each decoded event to a callback.
+ *
+ *   struct tw_options o;
+ *   tw_options_init(&o);
+ *   o.event_mask = TW_EVENT_BIT(TW_EVENT_PROCESS_EXEC);
+ *   struct tw_ctx *ctx;
+ *   char err[256];
+ *   if (tw_ctx_open(&ctx, &o, on_event, user, err, sizeof(err)) < 0) ... print err
+ *   while (running) tw_ctx_poll(ctx, 100);
+ *   tw_ctx_close(ctx);
+ */
+#ifndef TRACEWIRE_H
+#define TRACEWIRE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "tracewire_decode.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define TW_LIB_VERSION "0.1.0"
+
+#define TW_EVENT_BIT(t) (1ULL << (t))
+#define TW_EVENTS_PROCESS                                                  \
+	(TW_EVENT_BIT(TW_EVENT_PROCESS_EXEC) | TW_EVENT_BIT(TW_EVENT_PROCESS_FORK) | \
+	 TW_EVENT_BIT(TW_EVENT_PROCESS_EXIT))
+#define TW_EVENTS_ALL TW_EVENTS_PROCESS
+
+/* tw_pid_rule.flags: TW_PID_INCLUDE, TW_PID_EXCLUDE, TW_PID_DESCENDANTS (tracewire_wire.h) */
+struct tw_pid_rule {
+	uint32_t pid;
+	uint32_t flags;
+};
+
+enum tw_log_level { TW_LOG_ERROR, TW_LOG_WARN, TW_LOG_INFO, TW_LOG_DEBUG };
+typedef void (*tw_log_fn)(void *user, enum tw_log_level level, const char *msg);
+
+struct tw_options {
+	uint64_t event_mask;        /* TW_EVENT_BIT()s; probes for other types are not loaded */
+	uint32_t ring_size;         /* bytes, rounded up to a power of two; default 8 MiB */
+	uint32_t wakeup_bytes;      /* 0: kernel's wakeup per caught-up event; N: wake once N
+				       bytes are pending (adaptive); default 256 KiB */
+	uint32_t max_latency_ms;    /* with adaptive wakeups, the consumer still drains at least
+				       this often; default 50 */
+	bool capture_env;           /* PROCESS_EXEC carries the environment (off by default) */
+	bool exclude_self;          /* never report the calling process (default on) */
+	const struct tw_pid_rule *pid_rules;
+	size_t n_pid_rules;
+	tw_log_fn log;              /* NULL: warnings and errors to stderr */
+	void *log_user;
+	bool verbose;               /* debug log including the libbpf/verifier log */
+};
+
+void tw_options_init(struct tw_options *o);
+
+/* Return non-zero from the callback to stop the current poll/consume call. */
+typedef int (*tw_event_fn)(void *user, const struct tw_event *ev);
+
+/* What became of each probe program at open. */
+enum tw_probe_state {
+	TW_PROBE_NOT_REQUESTED, /* its event type was not asked for */
+	TW_PROBE_ATTACHED,
+	TW_PROBE_UNAVAILABLE,   /* its hook does not exist on this kernel */
+};
+
+struct tw_probe_status {
+	const char *program;       /* BPF program name */
+	const char *hook;          /* e.g. "tp_btf/sched_process_exec" */
+	uint32_t event_type;
+	enum tw_probe_state state;
+};
+
+struct tw_type_stats {
+	uint64_t emitted;       /* kernel: records written to the ring */
+	uint64_t filtered;      /* kernel: rejected by a filter, on purpose */
+	uint64_t lost_ringbuf;  /* kernel: lost because the ring was full */
+	uint64_t truncated;     /* kernel: fields cut at their cap */
+	uint64_t lost_scratch;  /* kernel: not built (scratch buffer unavailable) */
+	uint64_t received;      /* userspace: records decoded and delivered */
+};
+
+struct tw_stats {
+	struct tw_type_stats type[TW_EVENT_TYPE_MAX];
+	uint64_t decode_errors[TW_DECODE_ERROR_MAX]; /* userspace: records rejected, by reason */
+	uint64_t decode_errors_total;
+	uint64_t lost_total;     /* sum of lost_ringbuf + lost_scratch over all types */
+};
+
+struct tw_ctx;
+
+/*
+ * Load, configure and attach the probes. Returns 0, or a negative errno with
+ * a sentence in err (not root, no BTF, verifier rejection: run with
+ * verbose for the verifier log).
+ */
+int tw_ctx_open(struct tw_ctx **out, const struct tw_options *opts, tw_event_fn cb, void *user,
+		char *err, size_t errlen);
+void tw_ctx_close(struct tw_ctx *ctx);
+
+/* epoll-able fd: readable when records are pending (modulo adaptive wakeups). */
+int tw_ctx_fd(struct tw_ctx *ctx);
+/* Wait up to timeout_ms (bounded by max_latency_ms) and deliver pending records. */
+int tw_ctx_poll(struct tw_ctx *ctx, int timeout_ms);
+/* Deliver whatever is pending without waiting. Returns records delivered or -errno. */
+int tw_ctx_consume(struct tw_ctx *ctx);
+
+/* Add a pid rule while running (e.g. a process just launched). */
+int tw_ctx_add_pid_rule(struct tw_ctx *ctx, uint32_t pid, uint32_t flags);
+/* Change the adaptive wakeup threshold while running (0: kernel's policy). */
+int tw_ctx_set_wakeup_bytes(struct tw_ctx *ctx, uint32_t bytes);
+
+/* Kernel counters (summed over CPUs) plus userspace counters. */
+int tw_ctx_stats(struct tw_ctx *ctx, struct tw_stats *out);
+const struct tw_probe_status *tw_ctx_probes(struct tw_ctx *ctx, size_t *n);
+/* CLOCK_REALTIME minus CLOCK_BOOTTIME at open, ns: realtime = boot + offset. */
+int64_t tw_ctx_realtime_offset(struct tw_ctx *ctx);
+uint32_t tw_ctx_ring_size(struct tw_ctx *ctx);
+
+/* Raw record tap (e.g. recording): called with every record before decoding. */
+typedef void (*tw_raw_fn)(void *user, const void *data, size_t len);
+void tw_ctx_set_raw_tap(struct tw_ctx *ctx, tw_raw_fn fn, void *user);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* TRACEWIRE_H */
