@@ -58,14 +58,19 @@ static long tw_path__step(__u32 i, void *ctx)
 	struct mount *mnt = w->mnt;
 	struct dentry *parent = BPF_CORE_READ(d, d_parent);
 
-	if (d == w->mnt_root || d == parent) {
+	if (d == w->mnt_root) {
 		struct mount *mp = BPF_CORE_READ(mnt, mnt_parent);
-		if (d != w->mnt_root || mp == mnt)
-			return 1; /* root of the initial namespace, or a detached tree */
+		if (mp == mnt)
+			return 1; /* root of the initial mount namespace */
 		w->dentry = BPF_CORE_READ(mnt, mnt_mountpoint);
 		w->mnt = mp;
 		w->mnt_root = BPF_CORE_READ(mp, mnt.mnt_root);
 		return 0;
+	}
+	if (d == parent) {
+		/* a pseudo file (memfd, pipe) or a tree cut off from its mount: keep its name */
+		tw_path__prepend(w, BPF_CORE_READ(d, d_name.name), BPF_CORE_READ(d, d_name.len));
+		return 1;
 	}
 	if (tw_path__prepend(w, BPF_CORE_READ(d, d_name.name), BPF_CORE_READ(d, d_name.len)))
 		return 1;

@@ -1,0 +1,41 @@
+# SPDX-License-Identifier: Apache-2.0
+# Thin wrapper over CMake. `make run` and `make test` are the two commands
+# the README promises work on a fresh Debian 12 machine as root.
+BUILD ?= build
+JOBS ?= $(shell nproc)
+CMAKE_FLAGS ?=
+ARGS ?=
+
+.PHONY: all deps configure build run test unit integration bench clean
+
+all: build
+
+deps:
+	@bash docker/install-deps.sh
+
+$(BUILD)/CMakeCache.txt:
+	cmake -S . -B $(BUILD) $(CMAKE_FLAGS)
+
+configure: deps $(BUILD)/CMakeCache.txt
+
+build: configure
+	cmake --build $(BUILD) -j $(JOBS)
+
+# Trace with the defaults (every event type) until Ctrl-C; extra flags via ARGS="...".
+run: build
+	$(BUILD)/non-GPL/EventsTrace/EventsTrace $(ARGS)
+
+test: build
+	cd $(BUILD) && ctest --output-on-failure $(CTEST_ARGS)
+
+unit: build
+	cd $(BUILD) && ctest --output-on-failure -L unit
+
+integration: build
+	cd $(BUILD) && ctest --output-on-failure -L integration
+
+bench: build
+	bash testing/bench/exec_bench.sh $(BUILD)
+
+clean:
+	rm -rf $(BUILD)

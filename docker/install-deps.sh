@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
+# Install the Debian packages tracewire needs to build and test. Idempotent:
+# does nothing (and needs no network) when everything is already there.
+set -euo pipefail
+
+packages=(
+  # build
+  gcc make cmake pkg-config clang llvm bpftool libbpf-dev libelf-dev zlib1g-dev
+  libcjson-dev libcurl4-openssl-dev
+  # tests
+  libcriterion-dev
+)
+[ "${1:-}" = "--with-bench" ] && packages+=(linux-perf procps)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+if [ "$(id -u)" -ne 0 ]; then
+  echo "install-deps: missing packages (${missing[*]}); run as root or: sudo apt-get install ${missing[*]}" >&2
+  exit 1
+fi
+echo "install-deps: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -q
+apt-get install -y -q --no-install-recommends "${missing[@]}"

@@ -1,0 +1,192 @@
+// SPDX-License-Identifier: Apache-2.0
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <criterion/criterion.h>
+
+#include "harness.h"
+#include "tracewire_json.h"
+
+void it_require_bpf(void)
+{
+	if (geteuid() != 0)
+		cr_skip_test("needs root to load BPF probes (running as uid %d)", geteuid());
+	if (access("/sys/kernel/btf/vmlinux", R_OK) != 0)
+		cr_skip_test("kernel has no BTF (/sys/kernel/btf/vmlinux missing)");
+}
+
+uint32_t it_ring_size;
+
+static int collect(void *user, const struct tw_event *ev)
+{
+	struct it_trace *t = user;
+
+	if (t->n == t->cap) {
+		t->cap = t->cap ? t->cap * 2 : 256;
+		t->recs = realloc(t->recs, t->cap * sizeof(*t->recs));
+		cr_assert_not_null(t->recs);
+	}
+	t->recs[t->n].data = malloc(ev->len);
+	memcpy(t->recs[t->n].data, ev->hdr, ev->len);
+	t->recs[t->n].len = ev->len;
+	t->n++;
+	return 0;
+}
+
+void it_start(struct it_trace *t, uint64_t mask, bool env, it_workload_fn fn, void *arg)
+{
+	int pipefd[2];
+	char err[512];
+	struct tw_options o;
+	struct tw_pid_rule rule;
+	int rc;
+
+	it_require_bpf();
+	memset(t, 0, sizeof(*t));
+	cr_assert_eq(pipe(pipefd), 0);
+	t->child = fork();
+	cr_assert_geq(t->child, 0);
+	if (t->child == 0) {
+		char c;
+		close(pipefd[1]);
+		if (read(pipefd[0], &c, 1) != 1)
+			_exit(120); /* the test gave up before releasing us */
+		close(pipefd[0]);
+		fn(arg);
+		_exit(0);
+	}
+	close(pipefd[0]);
+	t->release_fd = pipefd[1];
+
+	tw_options_init(&o);
+	o.event_mask = mask | TW_EVENT_BIT(TW_EVENT_PROCESS_EXIT);
+	o.capture_env = env;
+	o.wakeup_bytes = 0; /* tests want each record as soon as possible */
+	if (it_ring_size)
+		o.ring_size = it_ring_size;
+	rule.pid = t->child;
+	rule.flags = TW_PID_INCLUDE | TW_PID_DESCENDANTS;
+	o.pid_rules = &rule;
+	o.n_pid_rules = 1;
+	rc = tw_ctx_open(&t->ctx, &o, collect, t, err, sizeof(err));
+	if (rc < 0) {
+		kill(t->child, SIGKILL);
+		waitpid(t->child, NULL, 0);
+		cr_assert_fail("tw_ctx_open failed: %s", err);
+	}
+}
+
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int it_run(struct it_trace *t, int timeout_ms)
+{
+	uint64_t deadline = now_ms() + timeout_ms;
+	int status = -1;
+	bool reaped = false;
+
+	cr_assert_eq(write(t->release_fd, "x", 1), 1);
+	close(t->release_fd);
+	while (now_ms() < deadline) {
+		tw_ctx_poll(t->ctx, 20);
+		if (!reaped && waitpid(t->child, &status, WNOHANG) == t->child)
+			reaped = true;
+		if (reaped && it_count(t, TW_EVENT_PROCESS_EXIT, t->child) > 0)
+			break;
+	}
+	if (!reaped) {
+		kill(t->child, SIGKILL);
+		waitpid(t->child, &status, 0);
+		cr_assert_fail("workload did not finish within %d ms", timeout_ms);
+	}
+	tw_ctx_consume(t->ctx);
+	return status;
+}
+
+void it_stop(struct it_trace *t)
+{
+	tw_ctx_close(t->ctx);
+	for (size_t i = 0; i < t->n; i++)
+		free(t->recs[i].data);
+	free(t->recs);
+	memset(t, 0, sizeof(*t));
+}
+
+bool it_find(struct it_trace *t, uint32_t type, pid_t pid, size_t idx, struct tw_event *out)
+{
+	for (size_t i = 0; i < t->n; i++) {
+		struct tw_event ev;
+		cr_assert_eq(tw_event_decode(t->recs[i].data, t->recs[i].len, &ev), 0,
+			     "a record from the kernel failed to decode");
+		if (ev.hdr->type != type || (pid && ev.hdr->pids.tgid != (uint32_t)pid))
+			continue;
+		if (idx-- == 0) {
+			ev.ts_realtime_ns = ev.hdr->ts_boot_ns + tw_ctx_realtime_offset(t->ctx);
+			*out = ev;
+			return true;
+		}
+	}
+	return false;
+}
+
+size_t it_count(struct it_trace *t, uint32_t type, pid_t pid)
+{
+	struct tw_event ev;
+	size_t n = 0;
+	while (it_find(t, type, pid, n, &ev))
+		n++;
+	return n;
+}
+
+cJSON *it_json(const struct tw_event *ev)
+{
+	struct tw_json j;
+	size_t len;
+	const char *line;
+	char *copy;
+	cJSON *o;
+
+	tw_json_init(&j);
+	tw_event_to_json(&j, ev);
+	line = tw_json_finish(&j, &len);
+	cr_assert_not_null(line);
+	copy = strndup(line, len - 1); /* without the newline */
+	o = cJSON_ParseWithOpts(copy, NULL, 1);
+	cr_assert_not_null(o, "event JSON does not parse: %s", copy);
+	free(copy);
+	tw_json_free(&j);
+	return o;
+}
+
+static cJSON *lookup(cJSON *o, const char *path)
+{
+	char buf[256], *save, *tok;
+	snprintf(buf, sizeof(buf), "%s", path);
+	for (tok = strtok_r(buf, ".", &save); tok && o; tok = strtok_r(NULL, ".", &save))
+		o = cJSON_GetObjectItemCaseSensitive(o, tok);
+	return o;
+}
+
+const char *it_json_str(cJSON *o, const char *path)
+{
+	cJSON *v = lookup(o, path);
+	cr_assert(cJSON_IsString(v), "JSON has no string at %s", path);
+	return v->valuestring;
+}
+
+double it_json_num(cJSON *o, const char *path)
+{
+	cJSON *v = lookup(o, path);
+	cr_assert(cJSON_IsNumber(v), "JSON has no number at %s", path);
+	return v->valuedouble;
+}

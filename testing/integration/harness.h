@@ -1,0 +1,60 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * Integration test harness: loads the real probes through the library,
+ * runs a workload in a child that waits until tracing is attached, and
+ * collects every record the workload's process tree produced.
+ */
+#ifndef TW_IT_HARNESS_H
+#define TW_IT_HARNESS_H
+
+#include <stdbool.h>
+#include <sys/types.h>
+
+#include <cjson/cJSON.h>
+
+#include "tracewire.h"
+
+struct it_record {
+	void *data;
+	size_t len;
+};
+
+struct it_trace {
+	struct tw_ctx *ctx;
+	struct it_record *recs;
+	size_t n, cap;
+	pid_t child;
+	int release_fd;
+};
+
+typedef void (*it_workload_fn)(void *arg);
+
+/* Ring size for the next it_start (0: library default); tests of drop accounting shrink it. */
+extern uint32_t it_ring_size;
+
+/*
+ * Skip (with the reason printed) where BPF cannot load: not root or no BTF.
+ * On the CI machine neither holds, so these tests really run there.
+ */
+void it_require_bpf(void);
+
+/*
+ * Fork a child that waits, then runs fn(arg) and _exit(0)s; open the library
+ * with `mask` (PROCESS_EXIT is always added: the harness waits for the
+ * child's exit) following the child and its descendants only.
+ */
+void it_start(struct it_trace *t, uint64_t mask, bool env, it_workload_fn fn, void *arg);
+/* Release the child, reap it, and drain until its EXIT arrived (or timeout). Returns wait status. */
+int it_run(struct it_trace *t, int timeout_ms);
+void it_stop(struct it_trace *t);
+
+/* The idx-th (0-based) decoded record of `type` from process `pid` (0: any), or false. */
+bool it_find(struct it_trace *t, uint32_t type, pid_t pid, size_t idx, struct tw_event *out);
+size_t it_count(struct it_trace *t, uint32_t type, pid_t pid);
+
+/* The event as JSON, parsed back with cJSON (caller cJSON_Delete()s). */
+cJSON *it_json(const struct tw_event *ev);
+const char *it_json_str(cJSON *o, const char *path); /* "cgroup.path" style paths */
+double it_json_num(cJSON *o, const char *path);
+
+#endif

@@ -1,0 +1,101 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
+# EventsTrace end to end: flags, stdout closing, signals, stats, record/replay,
+# a full disk. Usage: test_eventstrace.sh EVENTSTRACE JSONCHECK
+set -uo pipefail
+ET=$1
+JSONCHECK=$2
+work=$(mktemp -d)
+trap 'umount "$work/small" 2> /dev/null; rm -rf "$work"' EXIT
+pass=0
+fail=0
+
+ok() { echo "PASS: $1"; pass=$((pass + 1)); }
+ko() { echo "FAIL: $1"; fail=$((fail + 1)); }
+check() { local name=$1; shift; if "$@"; then ok "$name"; else ko "$name"; fi; }
+finish() { echo "$pass passed, $fail failed"; [ "$fail" -eq 0 ]; exit; }
+
+# --- flags, no root needed ---
+"$ET" --help > "$work/help" 2>&1
+check "--help exits 0 with usage and examples" grep -q "Examples:" "$work/help"
+"$ET" --bogus > "$work/out" 2> "$work/err"; rc=$?
+check "unknown flag exits 2" test "$rc" -eq 2
+check "unknown flag says why on stderr" grep -q "unknown option '--bogus'" "$work/err"
+check "unknown flag prints nothing on stdout" test ! -s "$work/out"
+"$ET" --ring-size 12X > /dev/null 2> "$work/err"; rc=$?
+check "bad --ring-size exits 2 with reason" bash -c "[ $rc -eq 2 ] && grep -q 'invalid --ring-size' '$work/err'"
+"$ET" --version > "$work/out"
+check "--version names the wire format" grep -q "wire format 1" "$work/out"
+printf 'not a recording at all' > "$work/garbage.twr"
+"$ET" --replay "$work/garbage.twr" > /dev/null 2> "$work/err"; rc=$?
+check "replay of garbage fails clearly" bash -c "[ $rc -eq 1 ] && grep -q 'not a tracewire recording' '$work/err'"
+
+if [ "$(id -u)" -ne 0 ] || [ ! -r /sys/kernel/btf/vmlinux ]; then
+  echo "SKIP: live tracing tests need root and BTF (uid $(id -u))"
+  finish
+fi
+
+# --- not root: a clear error ---
+if command -v setpriv > /dev/null; then
+  setpriv --reuid=65534 --regid=65534 --clear-groups "$ET" > /dev/null 2> "$work/err"; rc=$?
+  check "non-root gets a clear error" bash -c "[ $rc -eq 1 ] && grep -q 'must run as root' '$work/err'"
+fi
+
+# --- EventsTrace | head -n 5 exits 0 promptly ---
+( for i in $(seq 200); do /bin/true; sleep 0.02; done ) &
+load=$!
+start=$(date +%s%N)
+timeout 20 bash -c "set -o pipefail; '$ET' | head -n 5 > '$work/head'"; rc=$?
+elapsed_ms=$(( ($(date +%s%N) - start) / 1000000 ))
+kill $load 2> /dev/null; wait $load 2> /dev/null
+check "EventsTrace | head -n 5 exits 0 (rc $rc)" test "$rc" -eq 0
+check "... promptly (${elapsed_ms} ms < 5000)" test "$elapsed_ms" -lt 5000
+check "... and printed 5 JSON lines" bash -c "[ \$(wc -l < '$work/head') -eq 5 ] && '$JSONCHECK' < '$work/head' > /dev/null"
+
+# --- live trace with record, SIGINT, final stats; replay gives the same events ---
+"$ET" --process --stats --stats-json=stream --record "$work/t.twr" > "$work/live" 2> "$work/err" &
+et=$!
+sleep 1.5
+(cd "$work" && /bin/echo tw-e2e-marker "with space" > /dev/null && sh -c 'exit 3')
+sleep 0.5
+kill -INT $et
+wait $et; rc=$?
+check "SIGINT exits 0" test "$rc" -eq 0
+check "final human stats on stderr" grep -q "EventsTrace stats (final)" "$work/err"
+check "every stdout line is strict JSON" "$JSONCHECK" < "$work/live"
+check "first line is STREAM_START with wire_version" bash -c "head -n1 '$work/live' | grep -q '\"event_type\":\"STREAM_START\".*\"wire_version\":1'"
+check "final STATS record in the stream" grep -q '"event_type":"STATS".*"final":true' "$work/live"
+check "the marker exec was seen with exact argv" grep -q '"argv":\["/bin/echo","tw-e2e-marker","with space"\]' "$work/live"
+check "exit code 3 was seen" grep -q '"comm":"sh","exit_code":768,"exit_status":3' "$work/live"
+check "nothing but JSON on stdout" bash -c "! grep -qv '^{' '$work/live'"
+"$ET" --replay "$work/t.twr" > "$work/replay" 2> "$work/err"; rc=$?
+check "replay exits 0" test "$rc" -eq 0
+grep -v -e '"event_type":"STREAM_START"' -e '"event_type":"STATS"' "$work/live" > "$work/live.events"
+grep -v -e '"event_type":"STREAM_START"' "$work/replay" > "$work/replay.events"
+check "replay decodes exactly the live events ($(wc -l < "$work/live.events") lines)" \
+  bash -c "[ -s '$work/live.events' ] && cmp -s '$work/live.events' '$work/replay.events'"
+
+# --- a full disk: at start a clear error; mid-run tracing goes on, the failure is said and counted ---
+if [ -w /dev/full ]; then
+  "$ET" --process-exec --record /dev/full > /dev/null 2> "$work/err"; rc=$?
+  check "recording to a full disk at start fails clearly" \
+    bash -c "[ $rc -eq 1 ] && grep -q 'cannot write recording header' '$work/err'"
+fi
+mkdir -p "$work/small"
+if mount -t tmpfs -o size=64k tmpfs "$work/small" 2> /dev/null; then
+  "$ET" --process-exec --stats --record "$work/small/t.twr" > "$work/full" 2> "$work/err" &
+  et=$!
+  sleep 1.5
+  for i in $(seq 300); do /bin/echo "tw-fill-$i" > /dev/null; done
+  sleep 0.5
+  kill -INT $et; wait $et; rc=$?
+  umount "$work/small"
+  check "disk full mid-run: still exits 0" test "$rc" -eq 0
+  check "... says the recording failed" grep -q "writing the recording failed" "$work/err"
+  check "... counts the failed writes" grep -Eq "recording: [0-9]+ records written, [1-9][0-9]* failed writes" "$work/err"
+  check "... and still printed every event" bash -c "[ \$(grep -c 'tw-fill-' '$work/full') -eq 300 ]"
+else
+  echo "SKIP: cannot mount a small tmpfs for the disk-full test"
+fi
+
+finish

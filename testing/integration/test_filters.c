@@ -1,0 +1,172 @@
+// SPDX-License-Identifier: Apache-2.0
+/* In-kernel filtering, drop accounting under a burst, cgroup attribution. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <criterion/criterion.h>
+
+#include "harness.h"
+
+#define BURST 2000
+
+static void run_exec_burst(void *arg)
+{
+	char *argv[] = {"/bin/true", NULL};
+	for (int i = 0; i < BURST; i++) {
+		pid_t p = fork();
+		if (p == 0) {
+			execv("/bin/true", argv);
+			_exit(127);
+		}
+		waitpid(p, NULL, 0);
+	}
+}
+
+/*
+ * 2,000 execs from the traced tree: every one is either delivered or
+ * counted as lost. Nothing else on the machine may count (descendants filter).
+ */
+Test(filters, exec_burst_is_complete_or_exactly_counted, .timeout = 120)
+{
+	struct it_trace t;
+	struct tw_stats s;
+	size_t execs = 0;
+
+	it_start(&t, TW_EVENT_BIT(TW_EVENT_PROCESS_EXEC), false, run_exec_burst, NULL);
+	it_run(&t, 90000);
+	for (size_t i = 0; i < t.n; i++) {
+		struct tw_event ev;
+		cr_assert_eq(tw_event_decode(t.recs[i].data, t.recs[i].len, &ev), 0);
+		if (ev.hdr->type == TW_EVENT_PROCESS_EXEC) {
+			cr_assert_eq(ev.hdr->pids.ppid, (uint32_t)t.child, "exec from outside the tree");
+			execs++;
+		}
+	}
+	cr_assert_eq(tw_ctx_stats(t.ctx, &s), 0);
+	const struct tw_type_stats *x = &s.type[TW_EVENT_PROCESS_EXEC];
+	cr_log_info("burst: %zu execs received, %llu lost (ring), %llu lost (scratch)", execs,
+		    (unsigned long long)x->lost_ringbuf, (unsigned long long)x->lost_scratch);
+	cr_assert_eq(execs + x->lost_ringbuf + x->lost_scratch, BURST);
+	cr_assert_eq(x->emitted, execs);
+	cr_assert_eq(x->received, execs);
+	cr_assert_eq(s.decode_errors_total, 0);
+	it_stop(&t);
+}
+
+/*
+ * The same burst into a 16 KiB ring that nobody drains until the end: most
+ * records cannot fit, and every one that did not is counted as lost.
+ */
+Test(filters, exec_burst_into_a_tiny_ring_counts_every_loss, .timeout = 120)
+{
+	struct it_trace t;
+	struct tw_stats s;
+	int status;
+
+	it_ring_size = 16 * 1024;
+	it_start(&t, TW_EVENT_BIT(TW_EVENT_PROCESS_EXEC), false, run_exec_burst, NULL);
+	it_ring_size = 0;
+	cr_assert_eq(write(t.release_fd, "x", 1), 1);
+	close(t.release_fd);
+	waitpid(t.child, &status, 0); /* no draining meanwhile */
+	tw_ctx_consume(t.ctx);
+	size_t execs = it_count(&t, TW_EVENT_PROCESS_EXEC, 0);
+	cr_assert_eq(tw_ctx_stats(t.ctx, &s), 0);
+	const struct tw_type_stats *x = &s.type[TW_EVENT_PROCESS_EXEC];
+	cr_log_info("tiny ring: %zu execs received, %llu lost", execs,
+		    (unsigned long long)x->lost_ringbuf);
+	cr_assert_gt(x->lost_ringbuf, 0, "a 16 KiB ring cannot hold 2000 exec events");
+	cr_assert_eq(execs + x->lost_ringbuf + x->lost_scratch, BURST);
+	cr_assert_geq(s.lost_total, x->lost_ringbuf + x->lost_scratch); /* exits were lost too */
+	it_stop(&t);
+}
+
+/* An excluded process is never reported, and the kernel counts it as filtered. */
+static void run_excluded_exec(void *arg)
+{
+	char *argv[] = {"/bin/true", NULL};
+	execv("/bin/true", argv);
+	_exit(127);
+}
+
+Test(filters, excluded_pid_is_filtered_in_kernel_and_counted)
+{
+	struct it_trace t;
+	struct tw_stats s;
+
+	it_start(&t, TW_EVENT_BIT(TW_EVENT_PROCESS_EXEC), false, run_excluded_exec, NULL);
+	/* the include rule for the child stays; an exclude rule wins for that pid */
+	cr_assert_eq(tw_ctx_add_pid_rule(t.ctx, t.child, TW_PID_EXCLUDE), 0);
+	cr_assert_eq(write(t.release_fd, "x", 1), 1);
+	close(t.release_fd);
+	waitpid(t.child, NULL, 0);
+	for (int i = 0; i < 10; i++)
+		tw_ctx_poll(t.ctx, 20);
+	cr_assert_eq(it_count(&t, TW_EVENT_PROCESS_EXEC, t.child), 0);
+	cr_assert_eq(tw_ctx_stats(t.ctx, &s), 0);
+	cr_assert_geq(s.type[TW_EVENT_PROCESS_EXEC].filtered, 1);
+	cr_assert_eq(s.type[TW_EVENT_PROCESS_EXEC].lost_ringbuf, 0);
+	it_stop(&t);
+}
+
+/* ---- cgroup: id and path of the container-identifying hierarchy ---- */
+
+static char cg_dir[256];
+
+static void run_in_cgroup(void *arg)
+{
+	char path[300], pid[32];
+	char *argv[] = {"/bin/true", NULL};
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/cgroup.procs", cg_dir);
+	fd = open(path, O_WRONLY);
+	snprintf(pid, sizeof(pid), "%d", getpid());
+	if (fd < 0 || write(fd, pid, strlen(pid)) < 0)
+		_exit(122);
+	close(fd);
+	execv("/bin/true", argv);
+	_exit(127);
+}
+
+Test(filters, exec_reports_cgroup_path_and_id)
+{
+	struct it_trace t;
+	struct tw_event ev;
+	struct stat st;
+	char name[64];
+	const char *root;
+	bool pure_v2 = access("/sys/fs/cgroup/cgroup.controllers", F_OK) == 0;
+
+	it_require_bpf();
+	root = pure_v2 ? "/sys/fs/cgroup" : "/sys/fs/cgroup/memory";
+	if (access(root, W_OK) != 0)
+		cr_skip_test("no writable cgroup hierarchy at %s", root);
+	snprintf(name, sizeof(name), "tw-it-%d", getpid());
+	snprintf(cg_dir, sizeof(cg_dir), "%s/%s", root, name);
+	cr_assert(mkdir(cg_dir, 0755) == 0 || errno == EEXIST);
+	cr_assert_eq(stat(cg_dir, &st), 0);
+
+	it_start(&t, TW_EVENT_BIT(TW_EVENT_PROCESS_EXEC), false, run_in_cgroup, NULL);
+	int status = it_run(&t, 5000);
+	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0, "moving into the cgroup failed");
+	cr_assert(it_find(&t, TW_EVENT_PROCESS_EXEC, t.child, 0, &ev));
+	const struct tw_process_exec *e = (const void *)ev.hdr;
+	/* a cgroup's id is the inode number of its directory */
+	cr_assert_eq(e->cgroup_id, st.st_ino);
+	cJSON *j = it_json(&ev);
+	char want[80];
+	snprintf(want, sizeof(want), "/%s", name);
+	cr_assert_str_eq(it_json_str(j, "cgroup.path"), want);
+	cr_assert_str_eq(it_json_str(j, "cgroup.hierarchy"), pure_v2 ? "v2" : "v1:memory");
+	cJSON_Delete(j);
+	it_stop(&t);
+	rmdir(cg_dir);
+}
