@@ -6,7 +6,7 @@
  *
  * Layout of every record (see docs/wire-format.md for the full description):
  *
- *   struct tw_event_header          fixed, 72 bytes
+ *   struct tw_event_header          fixed, 56 bytes
  *   <fixed part of the event type>  e.g. struct tw_process_exec minus header
  *   struct tw_varlen_fields         count + size, only for types that have it
  *   tw_varlen_field {type,flags,size,data[size]} * count, packed, no padding

@@ -104,6 +104,7 @@ int64_t tw_cli_parse_size(const char *s)
 {
 	char *end;
 	unsigned long long v;
+	int shift = 0;
 
 	if (!s || !isdigit((unsigned char)*s))
 		return -1;
@@ -113,20 +114,26 @@ int64_t tw_cli_parse_size(const char *s)
 		return -1;
 	switch (toupper((unsigned char)*end)) {
 	case 'K':
-		v <<= 10, end++;
+		shift = 10;
 		break;
 	case 'M':
-		v <<= 20, end++;
+		shift = 20;
 		break;
 	case 'G':
-		v <<= 30, end++;
+		shift = 30;
 		break;
 	}
-	if (toupper((unsigned char)*end) == 'B' || toupper((unsigned char)*end) == 'I')
+	if (shift) {
 		end++;
-	if (*end || v > (1ull << 32))
+		if (*end == 'i') /* KiB, MiB, GiB */
+			end++;
+	}
+	if (toupper((unsigned char)*end) == 'B')
+		end++;
+	/* check before shifting: a wrapped value must not pass as a small one */
+	if (*end || v > (1ull << 32) >> shift)
 		return -1;
-	return (int64_t)v;
+	return (int64_t)(v << shift);
 }
 
 static int parse_u32(const char *s, uint32_t *out)
@@ -224,6 +231,7 @@ static int parse_option(struct tw_cli *cli, int c, const char *arg, char *err, s
 	case OPT_STATS:
 		cli->stats = true;
 		cli->stats_interval_s = 10;
+		cli->stats_interval_given = arg != NULL;
 		if (arg && (parse_u32(arg, &n) || n > 86400)) {
 			snprintf(err, errlen, "invalid --stats interval '%s' (seconds, 0 for final only)", arg);
 			return -1;
@@ -240,7 +248,7 @@ static int parse_option(struct tw_cli *cli, int c, const char *arg, char *err, s
 			snprintf(err, errlen, "invalid --stats-json '%s' (stderr or stream)", arg);
 			return -1;
 		}
-		if (!cli->stats_interval_s)
+		if (!cli->stats_interval_given)
 			cli->stats_interval_s = 10;
 		return 0;
 	case OPT_RECORD:
@@ -265,20 +273,34 @@ static int parse_option(struct tw_cli *cli, int c, const char *arg, char *err, s
 	return -1;
 }
 
+static bool is_long_option(const char *name, size_t len)
+{
+	for (const struct option *o = long_opts; o->name; o++)
+		if (strlen(o->name) == len && !strncmp(o->name, name, len))
+			return true;
+	return false;
+}
+
 int tw_cli_parse(int argc, char **argv, struct tw_cli *cli, char *err, size_t errlen)
 {
 	int c;
 
 	memset(cli, 0, sizeof(*cli));
 	cli->wakeup_bytes = -1;
-	optind = 1;
+	optind = 0; /* 0, not 1: glibc then also forgets a half-parsed "-xyz" group */
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, ":avh", long_opts, NULL)) != -1) {
 		if (c == '?') {
-			if (optopt)
+			const char *arg = argv[optind - 1];
+			const char *eq = strchr(arg, '=');
+			if (arg[0] == '-' && arg[1] == '-' && eq && is_long_option(arg + 2, eq - arg - 2))
+				snprintf(err, errlen, "option '%.*s' takes no value", (int)(eq - arg), arg);
+			else if (arg[0] == '-' && arg[1] == '-')
+				snprintf(err, errlen, "unknown option '%s'", arg);
+			else if (isprint(optopt))
 				snprintf(err, errlen, "unknown option '-%c'", optopt);
 			else
-				snprintf(err, errlen, "unknown option '%s'", argv[optind - 1]);
+				snprintf(err, errlen, "unknown option in '%s'", arg);
 			return -1;
 		}
 		if (c == ':') {

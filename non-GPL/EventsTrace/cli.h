@@ -22,6 +22,7 @@ struct tw_cli {
 	int64_t wakeup_bytes;         /* -1: library default, 0: kernel policy */
 	uint32_t max_latency_ms;      /* 0: library default */
 	unsigned stats_interval_s;    /* 0: no periodic stats */
+	bool stats_interval_given;    /* --stats=N was explicit (0 means final only) */
 	bool stats;                   /* human stats to stderr (final summary at least) */
 	enum tw_stats_json_dest stats_json;
 	const char *record_path;

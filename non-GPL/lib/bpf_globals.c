@@ -5,11 +5,43 @@
  * loader configure all of them with one loop instead of per-skeleton code.
  */
 #include <errno.h>
+#include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
+
+#include <bpf/bpf.h>
 
 #include <bpf/btf.h>
 
 #include "bpf_globals.h"
+
+/*
+ * After load the kernel holds the map; libbpf only remaps its image onto it
+ * in skeleton loads, which the library does not use, so read-modify-write
+ * the single value through the map fd (.rodata is frozen: that fails, rightly).
+ */
+static int set_in_loaded_map(struct bpf_map *map, size_t offset, const void *val, size_t size)
+{
+	size_t vsize = bpf_map__value_size(map);
+	uint32_t key = 0;
+	char *buf;
+	int err = 0;
+
+	if (offset + size > vsize)
+		return -EINVAL;
+	buf = malloc(vsize);
+	if (!buf)
+		return -ENOMEM;
+	if (bpf_map_lookup_elem(bpf_map__fd(map), &key, buf))
+		err = -errno;
+	if (!err) {
+		memcpy(buf + offset, val, size);
+		if (bpf_map_update_elem(bpf_map__fd(map), &key, buf, BPF_ANY))
+			err = -errno;
+	}
+	free(buf);
+	return err;
+}
 
 static int set_in_section(struct bpf_object *obj, const struct btf *btf, const char *sec,
 			  const char *name, const void *val, size_t size)
@@ -38,7 +70,10 @@ static int set_in_section(struct bpf_object *obj, const struct btf *btf, const c
 			const char *dot = strrchr(mname, '.');
 			if (!dot || strcmp(dot, sec))
 				continue;
-			data = (char *)bpf_map__initial_value(map, &map_size); /* writable: libbpf mmaps it */
+			if (bpf_map__fd(map) >= 0)
+				return set_in_loaded_map(map, vs->offset, val, size);
+			/* before load: the initial image libbpf will create the map from */
+			data = (char *)bpf_map__initial_value(map, &map_size);
 			if (!data || vs->offset + size > map_size)
 				return -EINVAL;
 			memcpy(data + vs->offset, val, size);

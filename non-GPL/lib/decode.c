@@ -109,7 +109,7 @@ int tw_event_decode(const void *data, size_t len, struct tw_event *ev)
 	ev->ts_realtime_ns = 0;
 	vl_off = tw_event_varlen_offset(h->type);
 	if (!vl_off)
-		return 0;
+		return len == fixed ? 0 : -TW_DECODE_SIZE_MISMATCH; /* no bytes unaccounted for */
 
 	vl = (const struct tw_varlen_fields *)((const char *)data + vl_off);
 	if (vl->size > len - fixed)

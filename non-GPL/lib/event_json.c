@@ -86,7 +86,7 @@ static void tty_json(struct tw_json *j, const struct tw_tty *t)
 {
 	char name[32];
 
-	if (!t->major && !t->minor) {
+	if (!t->major) { /* no device has major 0: no controlling tty */
 		tw_json_null(j, "tty");
 		return;
 	}
@@ -153,12 +153,12 @@ static void varlen_json(struct tw_json *j, const struct tw_event *ev)
 	if (!ev->vl)
 		return;
 	FOR_EACH_VARLEN_FIELD(ev->vl, f) {
-		if (f->flags & TW_FIELD_FLAG_TRUNCATED)
-			truncated++;
 		if (!tw_field_type_name(f->type)) {
 			unknown++;
 			continue;
 		}
+		if (f->flags & TW_FIELD_FLAG_TRUNCATED)
+			truncated++;
 		if (f->type != TW_FIELD_CGROUP_PATH)
 			field_json(j, f);
 	}

@@ -60,6 +60,12 @@ int tw_recorder_write(struct tw_recorder *r, const void *data, size_t len)
 	uint32_t prefix[2] = {(uint32_t)len, 0};
 	size_t pad = (8 - (len & 7)) & 7;
 
+	if (len > TW_RECORD_MAX_LEN) { /* replay would take it for corruption: refuse, count */
+		r->errors++;
+		if (!r->first_error)
+			r->first_error = -EMSGSIZE;
+		return -EMSGSIZE;
+	}
 	if (fwrite(prefix, sizeof(prefix), 1, r->f) != 1 || fwrite(data, 1, len, r->f) != len ||
 	    (pad && fwrite(zeros, 1, pad, r->f) != pad)) {
 		int e = errno ? errno : EIO;

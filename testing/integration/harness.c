@@ -22,11 +22,18 @@ void it_require_bpf(void)
 }
 
 uint32_t it_ring_size;
+int64_t it_wakeup_bytes = -1;
 
 static int collect(void *user, const struct tw_event *ev)
 {
 	struct it_trace *t = user;
+	struct timespec now;
+	uint64_t delay;
 
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	delay = (uint64_t)now.tv_sec * 1000000000ull + now.tv_nsec - ev->hdr->ts_mono_ns;
+	if (delay > t->max_delay_ns)
+		t->max_delay_ns = delay;
 	if (t->n == t->cap) {
 		t->cap = t->cap ? t->cap * 2 : 256;
 		t->recs = realloc(t->recs, t->cap * sizeof(*t->recs));
@@ -67,7 +74,7 @@ void it_start(struct it_trace *t, uint64_t mask, bool env, it_workload_fn fn, vo
 	tw_options_init(&o);
 	o.event_mask = mask | TW_EVENT_BIT(TW_EVENT_PROCESS_EXIT);
 	o.capture_env = env;
-	o.wakeup_bytes = 0; /* tests want each record as soon as possible */
+	o.wakeup_bytes = it_wakeup_bytes < 0 ? 0 : (uint32_t)it_wakeup_bytes;
 	if (it_ring_size)
 		o.ring_size = it_ring_size;
 	rule.pid = t->child;

@@ -25,12 +25,15 @@ struct it_trace {
 	size_t n, cap;
 	pid_t child;
 	int release_fd;
+	uint64_t max_delay_ns; /* longest time from an event's timestamp to its delivery */
 };
 
 typedef void (*it_workload_fn)(void *arg);
 
 /* Ring size for the next it_start (0: library default); tests of drop accounting shrink it. */
 extern uint32_t it_ring_size;
+/* Wakeup threshold for the next it_start (-1: 0, a wakeup per record, the harness default). */
+extern int64_t it_wakeup_bytes;
 
 /*
  * Skip (with the reason printed) where BPF cannot load: not root or no BTF.

@@ -1,0 +1,541 @@
+// SPDX-License-Identifier: Apache-2.0
+/* Unit tests for the EventsTrace command line (non-GPL/EventsTrace/cli.c). */
+#include <criterion/criterion.h>
+
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+
+#define MAX_ARGS 200
+
+/* argv as getopt wants it: argv[0], the arguments, NULL. Strings are static
+ * literals, so pointers in struct tw_cli (record_path...) stay valid. */
+struct args {
+	int argc;
+	char *argv[MAX_ARGS + 2];
+};
+
+static void vmake(struct args *a, va_list ap)
+{
+	const char *s;
+
+	a->argc = 0;
+	a->argv[a->argc++] = "EventsTrace";
+	while ((s = va_arg(ap, const char *)) != NULL) {
+		cr_assert_lt(a->argc, MAX_ARGS);
+		a->argv[a->argc++] = (char *)s;
+	}
+	a->argv[a->argc] = NULL;
+}
+
+/* Parse must succeed; the arguments end with NULL. */
+static struct tw_cli parse_ok_(int dummy, ...)
+{
+	struct args a;
+	struct tw_cli cli;
+	char err[256] = "";
+	va_list ap;
+	int rc;
+
+	va_start(ap, dummy);
+	vmake(&a, ap);
+	va_end(ap);
+	rc = tw_cli_parse(a.argc, a.argv, &cli, err, sizeof(err));
+	cr_assert_eq(rc, 0, "parse failed: %s", err);
+	return cli;
+}
+#define parse_ok(...) parse_ok_(0, __VA_ARGS__, (const char *)NULL)
+
+/*
+ * Parse must fail with a one-line message containing `needle` (and, if not
+ * NULL, `needle2`). Returns the message in a static buffer.
+ */
+static const char *parse_err_(const char *needle, const char *needle2, ...)
+{
+	static char err[256];
+	struct args a;
+	struct tw_cli cli;
+	va_list ap;
+	int rc;
+
+	va_start(ap, needle2);
+	vmake(&a, ap);
+	va_end(ap);
+	memset(err, 0, sizeof(err));
+	rc = tw_cli_parse(a.argc, a.argv, &cli, err, sizeof(err));
+	cr_assert_eq(rc, -1, "parse of \"%s ...\" must fail", a.argc > 1 ? a.argv[1] : "");
+	cr_assert_gt(strlen(err), 0, "no error message");
+	cr_expect_null(strchr(err, '\n'), "message is not one line: %s", err);
+	for (const char *p = err; *p; p++)
+		cr_expect((unsigned char)*p >= 0x20 && (unsigned char)*p < 0x7f,
+			  "unprintable byte %#x in message: %s", (unsigned char)*p, err);
+	if (needle)
+		cr_expect_not_null(strstr(err, needle), "\"%s\" not in message: %s", needle, err);
+	if (needle2)
+		cr_expect_not_null(strstr(err, needle2), "\"%s\" not in message: %s", needle2, err);
+	return err;
+}
+#define parse_err(needle, ...) parse_err_(needle, NULL, __VA_ARGS__, (const char *)NULL)
+#define parse_err2(needle, needle2, ...) parse_err_(needle, needle2, __VA_ARGS__, (const char *)NULL)
+
+/* ---- defaults ----------------------------------------------------------- */
+
+Test(cli, defaults)
+{
+	struct tw_cli c = parse_ok((const char *)NULL);
+
+	cr_expect_eq(c.event_mask, TW_EVENTS_ALL, "no event flag means all types");
+	cr_expect_eq(c.event_mask, TW_EVENT_BIT(TW_EVENT_PROCESS_EXEC) |
+				   TW_EVENT_BIT(TW_EVENT_PROCESS_FORK) |
+				   TW_EVENT_BIT(TW_EVENT_PROCESS_EXIT));
+	cr_expect_eq(c.n_pid_rules, 0);
+	cr_expect_not(c.env);
+	cr_expect_eq(c.ring_size, 0);
+	cr_expect_eq(c.wakeup_bytes, -1);
+	cr_expect_eq(c.max_latency_ms, 0);
+	cr_expect_eq(c.stats_interval_s, 0);
+	cr_expect_not(c.stats);
+	cr_expect_eq(c.stats_json, TW_STATS_JSON_OFF);
+	cr_expect_null(c.record_path);
+	cr_expect_null(c.replay_path);
+	cr_expect_not(c.no_start_record);
+	cr_expect_not(c.verbose);
+	cr_expect_not(c.help);
+	cr_expect_not(c.version);
+}
+
+/* ---- event types -------------------------------------------------------- */
+
+Test(cli, event_type_flags)
+{
+	struct tw_cli c;
+
+	c = parse_ok("--process-exec");
+	cr_expect_eq(c.event_mask, TW_EVENT_BIT(TW_EVENT_PROCESS_EXEC));
+	c = parse_ok("--process-fork");
+	cr_expect_eq(c.event_mask, TW_EVENT_BIT(TW_EVENT_PROCESS_FORK));
+	c = parse_ok("--process-exit");
+	cr_expect_eq(c.event_mask, TW_EVENT_BIT(TW_EVENT_PROCESS_EXIT));
+	c = parse_ok("--process-exec", "--process-exit");
+	cr_expect_eq(c.event_mask,
+		     TW_EVENT_BIT(TW_EVENT_PROCESS_EXEC) | TW_EVENT_BIT(TW_EVENT_PROCESS_EXIT));
+	c = parse_ok("--process");
+	cr_expect_eq(c.event_mask, TW_EVENTS_PROCESS);
+	c = parse_ok("--all");
+	cr_expect_eq(c.event_mask, TW_EVENTS_ALL);
+	c = parse_ok("-a");
+	cr_expect_eq(c.event_mask, TW_EVENTS_ALL);
+	c = parse_ok("--process-fork", "-a");
+	cr_expect_eq(c.event_mask, TW_EVENTS_ALL);
+	/* a unique prefix of a long option is accepted (getopt_long) */
+	c = parse_ok("--process-exi");
+	cr_expect_eq(c.event_mask, TW_EVENT_BIT(TW_EVENT_PROCESS_EXIT));
+}
+
+/* ---- pid filters -------------------------------------------------------- */
+
+Test(cli, pid_rules)
+{
+	struct tw_cli c = parse_ok("--pid", "1", "--pid-tree", "200", "--exclude-pid", "300",
+				   "--exclude-pid-tree=4294967295", "--pid=42");
+
+	cr_assert_eq(c.n_pid_rules, 5);
+	cr_expect_eq(c.pid_rules[0].pid, 1);
+	cr_expect_eq(c.pid_rules[0].flags, TW_PID_INCLUDE);
+	cr_expect_eq(c.pid_rules[1].pid, 200);
+	cr_expect_eq(c.pid_rules[1].flags, TW_PID_INCLUDE | TW_PID_DESCENDANTS);
+	cr_expect_eq(c.pid_rules[2].pid, 300);
+	cr_expect_eq(c.pid_rules[2].flags, TW_PID_EXCLUDE);
+	cr_expect_eq(c.pid_rules[3].pid, UINT32_MAX);
+	cr_expect_eq(c.pid_rules[3].flags, TW_PID_EXCLUDE | TW_PID_DESCENDANTS);
+	cr_expect_eq(c.pid_rules[4].pid, 42);
+	cr_expect_eq(c.pid_rules[4].flags, TW_PID_INCLUDE);
+	cr_expect_eq(c.event_mask, TW_EVENTS_ALL);
+}
+
+Test(cli, bad_pids)
+{
+	static const char *const bad[] = {"0", "-1", "abc", "99999999999", "4294967296", "12abc",
+					  "", " 12", "+5", "0x10", "1.5", "18446744073709551617"};
+	static const char *const opts[] = {"--pid", "--pid-tree", "--exclude-pid", "--exclude-pid-tree"};
+
+	for (size_t o = 0; o < 4; o++)
+		for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+			char needle[64];
+
+			snprintf(needle, sizeof(needle), "'%s'", bad[i]);
+			parse_err2("pid", needle, opts[o], bad[i]);
+		}
+}
+
+Test(cli, pid_rule_limit)
+{
+	struct args a;
+	struct tw_cli cli;
+	char err[256] = "";
+	static char pids[TW_CLI_MAX_PID_RULES + 1][12];
+
+	a.argc = 0;
+	a.argv[a.argc++] = "EventsTrace";
+	for (int i = 0; i < TW_CLI_MAX_PID_RULES; i++) {
+		snprintf(pids[i], sizeof(pids[i]), "%d", i + 1);
+		a.argv[a.argc++] = "--pid";
+		a.argv[a.argc++] = pids[i];
+	}
+	a.argv[a.argc] = NULL;
+	cr_assert_eq(tw_cli_parse(a.argc, a.argv, &cli, err, sizeof(err)), 0, "%s", err);
+	cr_expect_eq(cli.n_pid_rules, TW_CLI_MAX_PID_RULES);
+	cr_expect_eq(cli.pid_rules[TW_CLI_MAX_PID_RULES - 1].pid, TW_CLI_MAX_PID_RULES);
+
+	snprintf(pids[TW_CLI_MAX_PID_RULES], sizeof(pids[0]), "%d", 9999);
+	a.argv[a.argc++] = "--exclude-pid";
+	a.argv[a.argc++] = pids[TW_CLI_MAX_PID_RULES];
+	a.argv[a.argc] = NULL;
+	cr_assert_eq(tw_cli_parse(a.argc, a.argv, &cli, err, sizeof(err)), -1);
+	cr_expect_not_null(strstr(err, "64"), "%s", err);
+	cr_expect_eq(cli.n_pid_rules, TW_CLI_MAX_PID_RULES, "no rule past the array");
+}
+
+/* ---- capture, ring buffer, latency -------------------------------------- */
+
+Test(cli, env)
+{
+	cr_expect(parse_ok("--env").env);
+}
+
+Test(cli, ring_size)
+{
+	cr_expect_eq(parse_ok("--ring-size", "16M").ring_size, 16u << 20);
+	cr_expect_eq(parse_ok("--ring-size=4K").ring_size, 4096);
+	cr_expect_eq(parse_ok("--ring-size", "4096").ring_size, 4096);
+	cr_expect_eq(parse_ok("--ring-size", "1G").ring_size, 1u << 30);
+	cr_expect_eq(parse_ok("--ring-size", "256k").ring_size, 256u << 10);
+	cr_expect_eq(parse_ok("--ring-size", "8MB").ring_size, 8u << 20);
+}
+
+Test(cli, bad_ring_size)
+{
+	parse_err2("--ring-size", "'0'", "--ring-size", "0");
+	parse_err2("--ring-size", "'4095'", "--ring-size", "4095");
+	parse_err2("--ring-size", "'2G'", "--ring-size", "2G");
+	parse_err2("--ring-size", "'1025M'", "--ring-size", "1025M");
+	parse_err2("--ring-size", "'garbage'", "--ring-size", "garbage");
+	parse_err2("--ring-size", "'1X'", "--ring-size", "1X");
+	parse_err2("--ring-size", "'-16M'", "--ring-size=-16M");
+	parse_err2("--ring-size", "'16 M'", "--ring-size", "16 M");
+	parse_err2("--ring-size", "'99999999999999999999'", "--ring-size", "99999999999999999999");
+}
+
+Test(cli, wakeup)
+{
+	cr_expect_eq(parse_ok("--wakeup", "kernel").wakeup_bytes, 0);
+	cr_expect_eq(parse_ok("--wakeup", "64K").wakeup_bytes, 65536);
+	cr_expect_eq(parse_ok("--wakeup=1").wakeup_bytes, 1);
+	cr_expect_eq(parse_ok("--wakeup", "4294967295").wakeup_bytes, 4294967295ll);
+	/* the last one wins */
+	cr_expect_eq(parse_ok("--wakeup", "kernel", "--wakeup", "1M").wakeup_bytes, 1 << 20);
+}
+
+Test(cli, bad_wakeup)
+{
+	parse_err2("--wakeup", "'0'", "--wakeup", "0");
+	parse_err2("--wakeup", "'4G'", "--wakeup", "4G");
+	parse_err2("--wakeup", "'Kernel'", "--wakeup", "Kernel");
+	parse_err2("--wakeup", "'soon'", "--wakeup", "soon");
+	parse_err2("--wakeup", "'-1'", "--wakeup=-1");
+}
+
+Test(cli, max_latency)
+{
+	cr_expect_eq(parse_ok("--max-latency-ms", "100").max_latency_ms, 100);
+	cr_expect_eq(parse_ok("--max-latency-ms=1").max_latency_ms, 1);
+	cr_expect_eq(parse_ok("--max-latency-ms", "10000").max_latency_ms, 10000);
+	parse_err2("--max-latency-ms", "'0'", "--max-latency-ms", "0");
+	parse_err2("--max-latency-ms", "'10001'", "--max-latency-ms", "10001");
+	parse_err2("--max-latency-ms", "'abc'", "--max-latency-ms", "abc");
+	parse_err2("--max-latency-ms", "'-5'", "--max-latency-ms", "-5");
+	parse_err2("--max-latency-ms", "'5ms'", "--max-latency-ms", "5ms");
+}
+
+/* ---- statistics --------------------------------------------------------- */
+
+Test(cli, stats)
+{
+	struct tw_cli c;
+
+	c = parse_ok("--stats");
+	cr_expect(c.stats);
+	cr_expect_eq(c.stats_interval_s, 10);
+	cr_expect_eq(c.stats_json, TW_STATS_JSON_OFF);
+
+	c = parse_ok("--stats=5");
+	cr_expect(c.stats);
+	cr_expect_eq(c.stats_interval_s, 5);
+
+	c = parse_ok("--stats=0");
+	cr_expect(c.stats);
+	cr_expect_eq(c.stats_interval_s, 0, "0: final summary only");
+
+	c = parse_ok("--stats=86400");
+	cr_expect_eq(c.stats_interval_s, 86400);
+
+	parse_err2("--stats", "'abc'", "--stats=abc");
+	parse_err2("--stats", "'86401'", "--stats=86401");
+	parse_err2("--stats", "'-1'", "--stats=-1");
+	/* an optional value must be attached: "--stats 5" leaves 5 as a stray argument */
+	parse_err("'5'", "--stats", "5");
+}
+
+Test(cli, stats_json)
+{
+	struct tw_cli c;
+
+	c = parse_ok("--stats-json");
+	cr_expect_eq(c.stats_json, TW_STATS_JSON_STDERR);
+	cr_expect_eq(c.stats_interval_s, 10);
+	cr_expect_not(c.stats, "JSON statistics do not turn on the human ones");
+
+	c = parse_ok("--stats-json=stderr");
+	cr_expect_eq(c.stats_json, TW_STATS_JSON_STDERR);
+
+	c = parse_ok("--stats-json=stream");
+	cr_expect_eq(c.stats_json, TW_STATS_JSON_STREAM);
+	cr_expect_eq(c.stats_interval_s, 10);
+
+	c = parse_ok("--stats=3", "--stats-json=stream");
+	cr_expect(c.stats);
+	cr_expect_eq(c.stats_interval_s, 3, "an explicit interval is kept");
+	cr_expect_eq(c.stats_json, TW_STATS_JSON_STREAM);
+
+	parse_err2("--stats-json", "'stdout'", "--stats-json=stdout");
+	parse_err2("--stats-json", "''", "--stats-json=");
+}
+
+/* ---- recordings, misc --------------------------------------------------- */
+
+Test(cli, record_and_replay)
+{
+	struct tw_cli c;
+
+	c = parse_ok("--record", "/tmp/a.twr");
+	cr_assert_not_null(c.record_path);
+	cr_expect_str_eq(c.record_path, "/tmp/a.twr");
+	cr_expect_null(c.replay_path);
+
+	c = parse_ok("--replay=/tmp/b.twr");
+	cr_assert_not_null(c.replay_path);
+	cr_expect_str_eq(c.replay_path, "/tmp/b.twr");
+	cr_expect_null(c.record_path);
+
+	parse_err2("--record", "--replay", "--record", "/tmp/a", "--replay", "/tmp/b");
+	parse_err2("--record", "--replay", "--replay", "/tmp/b", "--record", "/tmp/a");
+}
+
+Test(cli, misc_flags)
+{
+	struct tw_cli c;
+
+	c = parse_ok("--verbose");
+	cr_expect(c.verbose);
+	c = parse_ok("-v");
+	cr_expect(c.verbose);
+	c = parse_ok("--help");
+	cr_expect(c.help);
+	c = parse_ok("-h");
+	cr_expect(c.help);
+	c = parse_ok("--version");
+	cr_expect(c.version);
+	cr_expect_not(c.help);
+	c = parse_ok("--no-start-record");
+	cr_expect(c.no_start_record);
+	c = parse_ok("-av");
+	cr_expect(c.verbose);
+	cr_expect_eq(c.event_mask, TW_EVENTS_ALL);
+	c = parse_ok("-vh");
+	cr_expect(c.verbose);
+	cr_expect(c.help);
+}
+
+Test(cli, everything_at_once)
+{
+	struct tw_cli c = parse_ok("--process-exec", "--pid-tree", "77", "--env", "--ring-size", "32M",
+				   "--wakeup", "kernel", "--max-latency-ms", "20", "--stats=1",
+				   "--stats-json=stream", "--record", "/tmp/r", "--no-start-record", "-v");
+
+	cr_expect_eq(c.event_mask, TW_EVENT_BIT(TW_EVENT_PROCESS_EXEC));
+	cr_assert_eq(c.n_pid_rules, 1);
+	cr_expect_eq(c.pid_rules[0].pid, 77);
+	cr_expect(c.env);
+	cr_expect_eq(c.ring_size, 32u << 20);
+	cr_expect_eq(c.wakeup_bytes, 0);
+	cr_expect_eq(c.max_latency_ms, 20);
+	cr_expect(c.stats);
+	cr_expect_eq(c.stats_interval_s, 1);
+	cr_expect_eq(c.stats_json, TW_STATS_JSON_STREAM);
+	cr_expect_str_eq(c.record_path, "/tmp/r");
+	cr_expect(c.no_start_record);
+	cr_expect(c.verbose);
+}
+
+/* ---- errors ------------------------------------------------------------- */
+
+Test(cli, unknown_options)
+{
+	parse_err2("unknown option", "--bogus", "--bogus");
+	parse_err2("unknown option", "--bogus=1", "--bogus=1");
+	parse_err2("unknown option", "-x", "-x");
+	parse_err2("unknown option", "-x", "-ax");
+	parse_err("--pro", "--pro"); /* ambiguous prefix */
+}
+
+/* An argument given to a flag that takes none names the flag. */
+Test(cli, value_for_a_flag_without_one)
+{
+	parse_err("--env", "--env=1");
+	parse_err("--verbose", "--verbose=yes");
+	parse_err("--process-exec", "--process-exec=1");
+}
+
+Test(cli, missing_values)
+{
+	static const char *const opts[] = {"--pid", "--pid-tree", "--exclude-pid", "--exclude-pid-tree",
+					   "--ring-size", "--wakeup", "--max-latency-ms", "--record",
+					   "--replay"};
+
+	for (size_t i = 0; i < sizeof(opts) / sizeof(opts[0]); i++)
+		parse_err2(opts[i], "needs a value", "--all", opts[i]);
+}
+
+Test(cli, stray_positional_arguments)
+{
+	parse_err2("unexpected argument", "'foo'", "foo");
+	parse_err2("unexpected argument", "'foo'", "--all", "foo");
+	parse_err2("unexpected argument", "'foo'", "foo", "--all");
+	parse_err2("unexpected argument", "'1234'", "--process-exec", "1234");
+	parse_err2("unexpected argument", "'-'", "-");
+	parse_err2("unexpected argument", "'--all'", "--", "--all");
+}
+
+/*
+ * tw_cli_parse may be called more than once in a process (it is kept apart
+ * from main for that): a failed parse must not leak into the next one.
+ */
+Test(cli, repeated_parses_are_independent)
+{
+	struct tw_cli c;
+
+	parse_err("-z", "-zv"); /* stops inside the "-zv" cluster */
+	c = parse_ok("--process-exec");
+	cr_expect_not(c.verbose, "-v from the previous, failed parse leaked in");
+	cr_expect_eq(c.event_mask, TW_EVENT_BIT(TW_EVENT_PROCESS_EXEC));
+
+	parse_err("foo", "foo", "--env");
+	c = parse_ok("--process-fork");
+	cr_expect_not(c.env);
+	cr_expect_eq(c.event_mask, TW_EVENT_BIT(TW_EVENT_PROCESS_FORK));
+
+	c = parse_ok("--stats=2", "--pid", "5");
+	c = parse_ok((const char *)NULL);
+	cr_expect_not(c.stats);
+	cr_expect_eq(c.n_pid_rules, 0);
+}
+
+Test(cli, usage_mentions_every_option)
+{
+	static const char *const opts[] = {
+		"--all",        "--process",        "--process-exec", "--process-fork",
+		"--process-exit", "--pid",          "--pid-tree",     "--exclude-pid",
+		"--exclude-pid-tree", "--env",      "--ring-size",    "--wakeup",
+		"--max-latency-ms", "--stats",      "--stats-json",   "--record",
+		"--replay",     "--no-start-record", "--verbose",     "--help",
+		"--version",
+	};
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+
+	cr_assert_not_null(f);
+	tw_cli_usage(f);
+	cr_assert_eq(fclose(f), 0);
+	cr_assert_gt(len, 0);
+	for (size_t i = 0; i < sizeof(opts) / sizeof(opts[0]); i++)
+		cr_expect_not_null(strstr(buf, opts[i]), "usage lacks %s", opts[i]);
+	free(buf);
+}
+
+/* ---- tw_cli_parse_size -------------------------------------------------- */
+
+Test(parse_size, valid)
+{
+	static const struct {
+		const char *s;
+		int64_t v;
+	} cases[] = {
+		{"0", 0},
+		{"1", 1},
+		{"4096", 4096},
+		{"64K", 65536},
+		{"64k", 65536},
+		{"8M", 8ll << 20},
+		{"8m", 8ll << 20},
+		{"1G", 1ll << 30},
+		{"1g", 1ll << 30},
+		{"4G", 4ll << 30},
+		{"4194304K", 4ll << 30},
+		{"4294967296", 4294967296ll},
+		{"16MB", 16ll << 20},
+		{"16kb", 16ll << 10},
+		{"100B", 100},
+		{"007", 7},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		cr_expect_eq(tw_cli_parse_size(cases[i].s), cases[i].v, "\"%s\" -> %lld, want %lld",
+			     cases[i].s, (long long)tw_cli_parse_size(cases[i].s), (long long)cases[i].v);
+}
+
+Test(parse_size, invalid)
+{
+	static const char *const bad[] = {
+		"",
+		"K",
+		"-1",
+		"+1",
+		" 1",
+		"1 ",
+		"1X",
+		"1KK",
+		"1KBB",
+		"1.5M",
+		"0x10",
+		"5G",
+		"4097M",
+		"4294967297",
+		"18446744073709551615",
+		"18446744073709551616",
+		"99999999999999999999999",
+	};
+	cr_expect_eq(tw_cli_parse_size(NULL), -1);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		cr_expect_eq(tw_cli_parse_size(bad[i]), -1, "\"%s\" -> %lld", bad[i],
+			     (long long)tw_cli_parse_size(bad[i]));
+}
+
+/* Values whose multiplication by the suffix overflows 64 bits. */
+Test(parse_size, suffix_overflow)
+{
+	static const char *const bad[] = {
+		"17179869184G",       /* 2^34 G = 2^64: wraps to 0 */
+		"17179869185G",       /* 2^64 + 2^30: wraps to exactly 1G */
+		"18014398509481984K", /* 2^54 K = 2^64 */
+		"18014398509481988K", /* 2^64 + 4K */
+		"17592186044416M",    /* 2^44 M = 2^64 */
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		cr_expect_eq(tw_cli_parse_size(bad[i]), -1, "\"%s\" -> %lld", bad[i],
+			     (long long)tw_cli_parse_size(bad[i]));
+	/* and through the command line: must not become a 1 GiB ring */
+	parse_err("--ring-size", "--ring-size", "17179869185G");
+}
