@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 #include <stdio.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <unistd.h>
 
 #include <bpf/btf.h>
@@ -46,11 +47,31 @@ bool tw_hook_available(const struct btf *vmlinux, const char *hook)
 		return vmlinux && btf__find_by_name_kind(vmlinux, buf, BTF_KIND_TYPEDEF) > 0;
 	}
 	if (!strncmp(hook, "tracepoint/", 11) || !strncmp(hook, "tp/", 3)) {
-		snprintf(buf, sizeof(buf), "/sys/kernel/tracing/events/%s", slash + 1);
-		if (access(buf, F_OK) == 0)
-			return true;
-		snprintf(buf, sizeof(buf), "/sys/kernel/debug/tracing/events/%s", slash + 1);
+		const char *root = tw_tracefs_root();
+		if (!root)
+			return false;
+		snprintf(buf, sizeof(buf), "%s/events/%s", root, slash + 1);
 		return access(buf, F_OK) == 0;
 	}
 	return true;
+}
+
+/*
+ * Classic tracepoints are attached by id, which libbpf reads from tracefs.
+ * Minimal hosts and containers often do not mount it (this machine does
+ * not), so mount it at its standard place when it is missing.
+ */
+const char *tw_tracefs_root(void)
+{
+	static const char *const roots[] = {"/sys/kernel/tracing", "/sys/kernel/debug/tracing"};
+	char buf[64];
+
+	for (size_t i = 0; i < ARRAY_LEN(roots); i++) {
+		snprintf(buf, sizeof(buf), "%s/events", roots[i]);
+		if (access(buf, F_OK) == 0)
+			return roots[i];
+	}
+	if (mount("nodev", roots[0], "tracefs", 0, NULL) == 0)
+		return roots[0];
+	return NULL;
 }

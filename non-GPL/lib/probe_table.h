@@ -38,4 +38,7 @@ extern const size_t tw_n_domains;
  */
 bool tw_hook_available(const struct btf *vmlinux, const char *hook);
 
+/* Where tracefs is mounted, mounting it at /sys/kernel/tracing if needed; NULL if impossible. */
+const char *tw_tracefs_root(void);
+
 #endif

@@ -32,6 +32,7 @@ check "replay of garbage fails clearly" bash -c "[ $rc -eq 1 ] && grep -q 'not a
 
 if [ "$(id -u)" -ne 0 ] || [ ! -r /sys/kernel/btf/vmlinux ]; then
   echo "SKIP: live tracing tests need root and BTF (uid $(id -u))"
+  [ -n "${TW_REQUIRE_BPF:-}" ] && ko "TW_REQUIRE_BPF is set but BPF cannot load here"
   finish
 fi
 
