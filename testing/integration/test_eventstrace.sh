@@ -42,6 +42,12 @@ if command -v setpriv > /dev/null; then
   check "non-root gets a clear error" bash -c "[ $rc -eq 1 ] && grep -q 'must run as root' '$work/err'"
 fi
 
+# --- verbose: the library's and libbpf's log on stderr, still nothing but JSON on stdout ---
+timeout --preserve-status -s INT 2 "$ET" --verbose --process-exit > "$work/out" 2> "$work/err"; rc=$?
+check "--verbose exits 0 on SIGINT" test "$rc" -eq 0
+check "--verbose shows the libbpf log on stderr" grep -q "libbpf:" "$work/err"
+check "--verbose keeps stdout JSON only" "$JSONCHECK" < "$work/out"
+
 # --- EventsTrace | head -n 5 exits 0 promptly ---
 ( for i in $(seq 200); do /bin/true; sleep 0.02; done ) &
 load=$!
