@@ -21,7 +21,9 @@
  *   [128K, 192K)   room for the largest single field (64K) that starts
  *                  just below 128K: the verifier sees offset & (128K-1)
  *                  plus a length & (64K-1), always inside the value
- *   [192K, 200K)   path assembly area (components are written backwards)
+ *   [192K, 196K)   path assembly area (components are written backwards)
+ *   [196K, 200K)   a path string read from user memory
+ *   [200K, 202K)   slash stack for resolving ".." (tw_path.h)
  */
 #define TW_SCRATCH_SIZE (256 * 1024)
 #define TW_EVENT_MAX (128 * 1024)

@@ -19,6 +19,11 @@
 
 #define TW_PATH_MAX_DEPTH 128
 
+/* Scratch areas used by path resolution (see tw_maps.h for the layout). */
+#define TW_USER_PATH_OFF (TW_PATH_AREA_OFF + TW_PATH_AREA_SIZE)  /* user string, 4 KiB */
+#define TW_SLASHES_OFF (TW_USER_PATH_OFF + TW_PATH_AREA_SIZE)    /* __u16[1024] */
+#define TW_SLASHES_BASE 512  /* walk entries below this index, user entries from it */
+
 struct tw_path_walk {
 	char *area;               /* TW_PATH_AREA_SIZE bytes in scratch */
 	struct dentry *dentry;
@@ -26,6 +31,8 @@ struct tw_path_walk {
 	struct dentry *mnt_root;  /* mnt->mnt.mnt_root, cached per mount */
 	__u32 pos;                /* first byte of the path built so far */
 	__u32 truncated;
+	__u32 track_slashes;      /* record area positions of each '/' in the slash stack */
+	__u32 nslash;
 };
 
 static __always_inline struct mount *tw_real_mount(struct vfsmount *vfsmnt)
@@ -47,6 +54,13 @@ static __always_inline int tw_path__prepend(struct tw_path_walk *w, const unsign
 	pos -= 1;
 	w->area[pos & TW_PATH_AREA_MASK] = '/';
 	w->pos = pos;
+	/* the walk goes leaf to root: fill the slash stack downwards from its base */
+	if (w->track_slashes && w->nslash < TW_SLASHES_BASE) {
+		/* a flag, not a pointer: the verifier loses a NULL pointer's type in the callback */
+		__u16 *slashes = (__u16 *)(w->area + (TW_SLASHES_OFF - TW_PATH_AREA_OFF));
+		slashes[(TW_SLASHES_BASE - 1 - w->nslash) & (TW_SLASHES_BASE - 1)] = pos;
+		w->nslash++;
+	}
 	return 0;
 }
 
@@ -103,22 +117,138 @@ static __always_inline void tw_path__init(struct tw_builder *b, struct tw_path_w
 	w->pos = TW_PATH_AREA_SIZE - 1;
 	w->area[TW_PATH_AREA_SIZE - 1] = '\0';
 	w->truncated = 0;
+	w->track_slashes = 0;
+	w->nslash = 0;
+}
+
+/* Walk `path` into the path area; returns 0 if there was nothing to walk. */
+static __always_inline int tw_path__walk(struct tw_path_walk *w, const struct path *path)
+{
+	struct vfsmount *vfsmnt = BPF_CORE_READ(path, mnt);
+
+	w->dentry = BPF_CORE_READ(path, dentry);
+	if (!w->dentry || !vfsmnt)
+		return 0;
+	w->mnt = tw_real_mount(vfsmnt);
+	w->mnt_root = BPF_CORE_READ(vfsmnt, mnt_root);
+	bpf_loop(TW_PATH_MAX_DEPTH, tw_path__step, w, 0);
+	struct dentry *last = w->dentry;
+	if (BPF_CORE_READ(last, d_parent) != last && last != w->mnt_root)
+		w->truncated = 1; /* deeper than TW_PATH_MAX_DEPTH */
+	return 1;
 }
 
 /* Add the absolute path of `path` (dentry + vfsmount) as field `ftype`. */
 static __always_inline void tw_path__add(struct tw_builder *b, __u16 ftype, const struct path *path)
 {
 	struct tw_path_walk w;
-	struct vfsmount *vfsmnt = BPF_CORE_READ(path, mnt);
 
 	tw_path__init(b, &w);
-	w.dentry = BPF_CORE_READ(path, dentry);
-	if (!w.dentry || !vfsmnt)
-		return;
-	w.mnt = tw_real_mount(vfsmnt);
-	w.mnt_root = BPF_CORE_READ(vfsmnt, mnt_root);
-	bpf_loop(TW_PATH_MAX_DEPTH, tw_path__step, &w, 0);
-	tw_path__emit(b, ftype, &w);
+	if (tw_path__walk(&w, path))
+		tw_path__emit(b, ftype, &w);
+}
+
+/*
+ * Joining a directory and a path a process passed to a system call, with
+ * "." and ".." resolved as text. The directory part comes from the kernel's
+ * dentries (exact); the user part is taken as written, so a symlink inside
+ * it is not followed: "dir/link/../x" gives "dir/x" where the kernel, which
+ * follows the link first, may have used another directory. A slash stack in
+ * scratch remembers where each component starts, so ".." is one pop, also
+ * back into the directory part.
+ */
+struct tw_join {
+	char *out;        /* field data in the event */
+	const char *user; /* user string in scratch */
+	__u16 *slashes;
+	__u32 out_len;
+	__u32 comp_start;
+	__u32 lo, top;    /* slash stack: [lo, top) */
+	__u32 pos_final;  /* area position of out[0]: converts walk entries */
+	__u32 truncated;
+};
+
+static long tw_join__step(__u32 i, void *ctx)
+{
+	struct tw_join *j = ctx;
+	char c = j->user[i & TW_PATH_AREA_MASK];
+	__u32 cs = j->comp_start, clen, out_len = j->out_len;
+
+	if (c != '/' && c != '\0')
+		return 0;
+	j->comp_start = i + 1;
+	clen = i - cs;
+	if (clen == 0 || (clen == 1 && j->user[cs & TW_PATH_AREA_MASK] == '.'))
+		return c == '\0';
+	if (clen == 2 && j->user[cs & TW_PATH_AREA_MASK] == '.' &&
+	    j->user[(cs + 1) & TW_PATH_AREA_MASK] == '.') {
+		if (j->top > j->lo) { /* at the root, ".." stays there */
+			j->top--;
+			j->out_len = j->slashes[j->top & 1023] - j->pos_final;
+		}
+		return c == '\0';
+	}
+	if (out_len + 1 + clen >= TW_CAP_PATH) {
+		j->truncated = 1;
+		return 1;
+	}
+	j->out[out_len & TW_PATH_AREA_MASK] = '/';
+	bpf_probe_read_kernel(j->out + ((out_len + 1) & TW_PATH_AREA_MASK), clen & TW_PATH_AREA_MASK,
+			      j->user + (cs & TW_PATH_AREA_MASK));
+	if (j->top < 1024) {
+		j->slashes[j->top & 1023] = out_len + j->pos_final;
+		j->top++;
+	}
+	j->out_len = out_len + 1 + clen;
+	return c == '\0';
+}
+
+/*
+ * Add as field `ftype` the absolute path a process meant by `upath` relative
+ * to `dir` (its cwd or a dirfd), or to `root` when upath is absolute.
+ * Returns the field size, 0 when nothing could be added.
+ */
+static __always_inline __u32 tw_path__add_at(struct tw_builder *b, __u16 ftype,
+					     const struct path *root, const struct path *dir,
+					     const char *upath)
+{
+	struct tw_path_walk w;
+	struct tw_join j;
+	char *user = b->buf + TW_USER_PATH_OFF;
+	long n;
+	__u32 base_len;
+	char *d;
+
+	n = bpf_probe_read_user_str(user, TW_PATH_AREA_SIZE, upath);
+	if (n <= 0)
+		return 0;
+	tw_path__init(b, &w);
+	w.track_slashes = 1;
+	if (!tw_path__walk(&w, user[0] == '/' ? root : dir))
+		return 0;
+	d = tw_field__data(b, TW_CAP_PATH);
+	if (!d)
+		return 0;
+	base_len = TW_PATH_AREA_SIZE - 1 - w.pos; /* "" for the root */
+	bpf_probe_read_kernel(d, base_len & TW_PATH_AREA_MASK, w.area + (w.pos & TW_PATH_AREA_MASK));
+
+	j.out = d;
+	j.user = user;
+	j.slashes = (__u16 *)(b->buf + TW_SLASHES_OFF);
+	j.out_len = base_len;
+	j.comp_start = 0;
+	j.lo = TW_SLASHES_BASE - w.nslash;
+	j.top = TW_SLASHES_BASE;
+	j.pos_final = w.pos;
+	j.truncated = w.truncated;
+	bpf_loop(TW_PATH_AREA_SIZE, tw_join__step, &j, 0);
+	if (j.out_len == 0) { /* the root itself */
+		d[0] = '/';
+		j.out_len = 1;
+	}
+	d[j.out_len & TW_PATH_AREA_MASK] = '\0';
+	tw_field__commit(b, ftype, j.out_len + 1, j.truncated ? TW_FIELD_FLAG_TRUNCATED : 0);
+	return j.out_len + 1;
 }
 
 struct tw_kernfs_walk {

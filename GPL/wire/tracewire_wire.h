@@ -35,7 +35,12 @@ enum tw_event_type {
 	TW_EVENT_PROCESS_EXEC = 1,
 	TW_EVENT_PROCESS_FORK = 2,
 	TW_EVENT_PROCESS_EXIT = 3,
-	/* 4..63 reserved for file, tty, network, scheduler events */
+	TW_EVENT_FILE_CREATE = 4,
+	TW_EVENT_FILE_DELETE = 5,
+	TW_EVENT_FILE_RENAME = 6,
+	TW_EVENT_FILE_MODIFY = 7,
+	TW_EVENT_FILE_SHMEM_OPEN = 8,
+	/* 9..63 reserved for tty, network, scheduler events */
 	TW_EVENT_TYPE_MAX = 64,
 };
 
@@ -55,6 +60,7 @@ enum tw_field_type {
 	TW_FIELD_TTY_OUT = 11,       /* raw bytes */
 	TW_FIELD_DNS_NAME = 12,
 	TW_FIELD_INTERPRETER = 13,   /* string: bprm->interp when it differs from filename */
+	TW_FIELD_LINK_SOURCE = 14,   /* string: existing file a hard link was made to */
 	TW_FIELD_TYPE_MAX = 64,
 };
 
@@ -155,6 +161,67 @@ struct tw_process_exit {
 	__u32 signal;         /* terminating signal, 0 when it exited normally */
 	__u32 core_dumped;    /* 1 when the process dumped core */
 	char comm[16];
+};
+
+/*
+ * File events. Every file event has the same fixed part, struct
+ * tw_file_event; the event type says what happened, `op` which system call.
+ */
+enum tw_file_op {
+	TW_FILE_OP_NONE = 0,
+	TW_FILE_OP_OPEN, TW_FILE_OP_OPENAT, TW_FILE_OP_OPENAT2, TW_FILE_OP_CREAT,
+	TW_FILE_OP_MKDIR, TW_FILE_OP_MKDIRAT, TW_FILE_OP_MKNOD, TW_FILE_OP_MKNODAT,
+	TW_FILE_OP_SYMLINK, TW_FILE_OP_SYMLINKAT, TW_FILE_OP_LINK, TW_FILE_OP_LINKAT,
+	TW_FILE_OP_UNLINK, TW_FILE_OP_UNLINKAT, TW_FILE_OP_RMDIR,
+	TW_FILE_OP_RENAME, TW_FILE_OP_RENAMEAT, TW_FILE_OP_RENAMEAT2,
+	TW_FILE_OP_WRITE, TW_FILE_OP_PWRITE64, TW_FILE_OP_WRITEV, TW_FILE_OP_PWRITEV,
+	TW_FILE_OP_PWRITEV2, TW_FILE_OP_TRUNCATE, TW_FILE_OP_FTRUNCATE, TW_FILE_OP_FALLOCATE,
+	TW_FILE_OP_CHMOD, TW_FILE_OP_FCHMOD, TW_FILE_OP_FCHMODAT, TW_FILE_OP_FCHMODAT2,
+	TW_FILE_OP_CHOWN, TW_FILE_OP_FCHOWN, TW_FILE_OP_LCHOWN, TW_FILE_OP_FCHOWNAT,
+	TW_FILE_OP_SETXATTR, TW_FILE_OP_LSETXATTR, TW_FILE_OP_FSETXATTR,
+	TW_FILE_OP_CLOSE,      /* a close that flushed coalesced writes */
+	TW_FILE_OP_MAX,
+};
+
+/* tw_file_event.change (FILE_MODIFY) */
+#define TW_FILE_CHANGE_CONTENT 1
+#define TW_FILE_CHANGE_PERMISSIONS 2
+#define TW_FILE_CHANGE_OWNER 3
+#define TW_FILE_CHANGE_XATTR 4
+
+/* tw_file_event.flags */
+#define TW_FILE_FLAG_RENAME_EXCHANGE 0x1
+#define TW_FILE_FLAG_RENAME_NOREPLACE 0x2
+#define TW_FILE_FLAG_RENAME_WHITEOUT 0x4
+#define TW_FILE_FLAG_ON_CLOSE 0x8     /* emitted by close() to carry coalesced writes */
+
+/* What the kernel could read of the file; present == 0 means absent, not zero. */
+struct tw_file_info {
+	__u32 present;
+	__u32 mode;           /* i_mode: type bits and permissions */
+	__u64 inode;
+	__u32 dev_major;      /* of the filesystem (sb->s_dev) */
+	__u32 dev_minor;
+	__u32 uid;
+	__u32 gid;
+	__u64 size;
+	__u64 mtime_ns;       /* since the epoch */
+	__u64 ctime_ns;
+	__u32 nlink;
+	__u32 pad;
+};
+
+struct tw_file_event {
+	struct tw_event_header hdr;
+	struct tw_creds creds;
+	__u32 mnt_ns;
+	__u32 op;             /* enum tw_file_op */
+	__u32 change;         /* TW_FILE_CHANGE_* for FILE_MODIFY, else 0 */
+	__u32 flags;          /* TW_FILE_FLAG_* */
+	__u64 writes;         /* FILE_MODIFY content: write calls this event stands for (>= 1) */
+	char comm[16];
+	struct tw_file_info file;
+	struct tw_varlen_fields vl;  /* PATH | OLD_PATH + NEW_PATH, [SYMLINK_TARGET], [LINK_SOURCE] */
 };
 
 /* Pid filter flags: value of the kernel's pid filter map and of library pid rules. */

@@ -23,6 +23,8 @@
 #define TW_DEFAULT_WAKEUP_BYTES (256u << 10)
 #define TW_DEFAULT_MAX_LATENCY_MS 50
 #define TW_MAX_PROGRAMS 64
+#define TW_MAX_LINKS 256
+#define TW_DEFAULT_WRITE_WINDOW_MS 1000
 
 /* Maps every object declares; the first object loaded owns them. */
 static const char *const shared_maps[] = {"tw_ringbuf", "tw_scratch_map", "tw_stats",
@@ -42,9 +44,10 @@ struct tw_ctx {
 		struct bpf_object *obj;
 	} objs[8];
 	size_t n_objs;
-	struct bpf_link *links[TW_MAX_PROGRAMS];
-	size_t n_links;
+	struct bpf_link *link_slots[TW_MAX_LINKS];
+	struct tw_links links;
 	struct tw_probe_status probes[TW_MAX_PROGRAMS];
+	const struct tw_program_def *probe_defs[TW_MAX_PROGRAMS];
 	size_t n_probes;
 
 	int map_fd[4]; /* shared_maps order */
@@ -65,6 +68,7 @@ void tw_options_init(struct tw_options *o)
 	o->wakeup_bytes = TW_DEFAULT_WAKEUP_BYTES;
 	o->max_latency_ms = TW_DEFAULT_MAX_LATENCY_MS;
 	o->exclude_self = true;
+	o->file_write_window_ms = TW_DEFAULT_WRITE_WINDOW_MS;
 }
 
 /* libbpf's print callback is process-wide; route it to the open context's logger. */
@@ -152,19 +156,27 @@ static int set_globals(struct tw_ctx *ctx, struct bpf_object *obj)
 	const struct tw_options *o = &ctx->opts;
 	uint32_t include = 0, used = o->n_pid_rules > 0 || o->exclude_self;
 	uint32_t env = o->capture_env, cg = detect_cgroup_hierarchy();
-	uint64_t wake = o->wakeup_bytes;
-	int err = 0;
+	uint64_t wake = o->wakeup_bytes, window = o->file_write_window_ms * 1000000ull;
+	const struct {
+		const char *name;
+		const void *val;
+		size_t size;
+	} globals[] = {
+	    {"tw_cfg_event_mask", &o->event_mask, 8}, {"tw_cfg_pid_include_mode", &include, 4},
+	    {"tw_cfg_pid_filter_used", &used, 4},     {"tw_cfg_capture_env", &env, 4},
+	    {"tw_cfg_cgroup_hierarchy", &cg, 4},      {"tw_cfg_wakeup_bytes", &wake, 8},
+	    {"tw_cfg_write_window_ns", &window, 8},
+	};
 
 	for (size_t i = 0; i < o->n_pid_rules; i++)
 		if (o->pid_rules[i].flags & TW_PID_INCLUDE)
 			include = 1;
-	err |= tw_bpf_set_global(obj, "tw_cfg_event_mask", &o->event_mask, 8);
-	err |= tw_bpf_set_global(obj, "tw_cfg_pid_include_mode", &include, 4);
-	err |= tw_bpf_set_global(obj, "tw_cfg_pid_filter_used", &used, 4);
-	err |= tw_bpf_set_global(obj, "tw_cfg_capture_env", &env, 4);
-	err |= tw_bpf_set_global(obj, "tw_cfg_cgroup_hierarchy", &cg, 4);
-	err |= tw_bpf_set_global(obj, "tw_cfg_wakeup_bytes", &wake, 8);
-	return err ? -EINVAL : 0;
+	for (size_t i = 0; i < sizeof(globals) / sizeof(globals[0]); i++) {
+		int err = tw_bpf_set_global(obj, globals[i].name, globals[i].val, globals[i].size);
+		if (err && err != -ENOENT) /* an object only declares the globals it uses */
+			return err;
+	}
+	return 0;
 }
 
 static bool descendants_used(const struct tw_options *o)
@@ -186,18 +198,19 @@ static int select_programs(struct tw_ctx *ctx, const struct tw_domain_def *d, st
 		const struct tw_program_def *p = &d->programs[i];
 		struct bpf_program *prog = bpf_object__find_program_by_name(obj, p->program);
 		struct tw_probe_status *st = &ctx->probes[ctx->n_probes++];
-		bool wanted = (ctx->opts.event_mask & TW_EVENT_BIT(p->event_type)) ||
+		bool wanted = (ctx->opts.event_mask & p->event_mask) ||
 			      (p->needed_by_pid_filter && follow);
 
 		st->program = p->program;
 		st->hook = p->hook;
-		st->event_type = p->event_type;
+		st->event_mask = p->event_mask;
+		ctx->probe_defs[ctx->n_probes - 1] = p;
 		st->state = TW_PROBE_NOT_REQUESTED;
 		if (!prog)
 			return -ENOENT;
 		if (wanted && !tw_hook_available(vmlinux, p->hook)) {
 			tw_log(ctx, TW_LOG_WARN, "%s: hook not present on this kernel, %s unavailable",
-			       p->hook, tw_event_type_name(p->event_type));
+			       p->hook, p->program);
 			st->state = TW_PROBE_UNAVAILABLE;
 			wanted = false;
 		}
@@ -287,6 +300,15 @@ static int fail(struct tw_ctx *ctx, char *err, size_t errlen, int code, const ch
 	return code < 0 ? code : -code;
 }
 
+/* Classic tracepoints attach by id, read from tracefs: make sure it is there. */
+static int need_tracefs(struct tw_ctx *ctx, char *err, size_t errlen)
+{
+	if (!(ctx->opts.event_mask & TW_EVENTS_FILE) || tw_tracefs_root())
+		return 0;
+	return fail(ctx, err, errlen, ENOENT, "tracefs is not mounted and could not be mounted at "
+					      "/sys/kernel/tracing (needed for file events)");
+}
+
 static int open_domain(struct tw_ctx *ctx, const struct tw_domain_def *d, const struct btf *vmlinux,
 		       char *err, size_t errlen)
 {
@@ -322,6 +344,9 @@ static int open_domain(struct tw_ctx *ctx, const struct tw_domain_def *d, const 
 					      : " (run with verbose for the verifier log)");
 	if (first)
 		remember_map_fds(ctx, obj);
+	if (d->after_load && (rc = d->after_load(obj, &ctx->opts)))
+		return fail(ctx, err, errlen, rc, "configuring the loaded %s probes failed: %s", d->name,
+			    strerror(-rc));
 	return 0;
 }
 
@@ -336,11 +361,18 @@ static int attach_all(struct tw_ctx *ctx, char *err, size_t errlen)
 			continue;
 		for (size_t o = 0; o < ctx->n_objs && !prog; o++)
 			prog = bpf_object__find_program_by_name(ctx->objs[o].obj, st->program);
+		if (prog && ctx->probe_defs[i]->attach) {
+			int rc = ctx->probe_defs[i]->attach(prog, &ctx->opts, &ctx->links);
+			if (rc)
+				return fail(ctx, err, errlen, rc, "attaching %s failed: %s", st->program,
+					    strerror(-rc));
+			continue;
+		}
 		link = prog ? bpf_program__attach(prog) : NULL;
-		if (!link)
+		if (!link || ctx->links.n == ctx->links.max)
 			return fail(ctx, err, errlen, errno ? errno : ENOENT, "attaching %s (%s) failed: %s",
 				    st->program, st->hook, strerror(errno));
-		ctx->links[ctx->n_links++] = link;
+		ctx->links.links[ctx->links.n++] = link;
 	}
 	return 0;
 }
@@ -367,6 +399,8 @@ int tw_ctx_open(struct tw_ctx **out, const struct tw_options *opts, tw_event_fn 
 	if (!ctx)
 		return -ENOMEM;
 	ctx->opts = *opts;
+	ctx->links.links = ctx->link_slots;
+	ctx->links.max = TW_MAX_LINKS;
 	ctx->cb = cb;
 	ctx->user = user;
 	ctx->ring_size = round_pow2(opts->ring_size ? opts->ring_size : TW_DEFAULT_RING_SIZE);
@@ -379,6 +413,8 @@ int tw_ctx_open(struct tw_ctx **out, const struct tw_options *opts, tw_event_fn 
 	log_ctx = ctx;
 	libbpf_set_print(libbpf_print);
 
+	if ((rc = need_tracefs(ctx, err, errlen)))
+		return rc;
 	vmlinux = btf__load_vmlinux_btf();
 	for (size_t i = 0; i < tw_n_domains; i++) {
 		rc = open_domain(ctx, &tw_domains[i], vmlinux, err, errlen);
@@ -408,8 +444,8 @@ void tw_ctx_close(struct tw_ctx *ctx)
 	if (!ctx)
 		return;
 	ring_buffer__free(ctx->rb);
-	for (size_t i = 0; i < ctx->n_links; i++)
-		bpf_link__destroy(ctx->links[i]);
+	for (size_t i = 0; i < ctx->links.n; i++)
+		bpf_link__destroy(ctx->links.links[i]);
 	for (size_t i = 0; i < ctx->n_objs; i++)
 		ctx->objs[i].def->destroy(ctx->objs[i].skel);
 	if (log_ctx == ctx)

@@ -16,6 +16,13 @@ static const struct tw_type_info type_info[TW_EVENT_TYPE_MAX] = {
 				   offsetof(struct tw_process_exec, vl)},
 	[TW_EVENT_PROCESS_FORK] = {"PROCESS_FORK", sizeof(struct tw_process_fork), 0},
 	[TW_EVENT_PROCESS_EXIT] = {"PROCESS_EXIT", sizeof(struct tw_process_exit), 0},
+#define FILE_TYPE(t, name) [t] = {name, sizeof(struct tw_file_event), offsetof(struct tw_file_event, vl)}
+	FILE_TYPE(TW_EVENT_FILE_CREATE, "FILE_CREATE"),
+	FILE_TYPE(TW_EVENT_FILE_DELETE, "FILE_DELETE"),
+	FILE_TYPE(TW_EVENT_FILE_RENAME, "FILE_RENAME"),
+	FILE_TYPE(TW_EVENT_FILE_MODIFY, "FILE_MODIFY"),
+	FILE_TYPE(TW_EVENT_FILE_SHMEM_OPEN, "FILE_SHMEM_OPEN"),
+#undef FILE_TYPE
 };
 
 static const char *const field_names[TW_FIELD_TYPE_MAX] = {
@@ -32,6 +39,7 @@ static const char *const field_names[TW_FIELD_TYPE_MAX] = {
 	[TW_FIELD_TTY_OUT] = "tty_out",
 	[TW_FIELD_DNS_NAME] = "dns_name",
 	[TW_FIELD_INTERPRETER] = "interpreter",
+	[TW_FIELD_LINK_SOURCE] = "link_source",
 };
 
 static const char *const decode_errors[TW_DECODE_ERROR_MAX] = {
@@ -82,9 +90,9 @@ const char *tw_field_type_name(uint32_t type)
 }
 
 /*
- * Records may sit at any alignment in a recording, and the wire structs
- * assume natural alignment: the ring buffer guarantees 8 bytes, the
- * recording format pads to 8 (see record.c), so plain access is safe here.
+ * The wire structs assume natural alignment: the ring buffer hands records
+ * out 8-aligned and the recording format pads every record to 8 (record.c),
+ * so plain member access is safe here.
  */
 int tw_event_decode(const void *data, size_t len, struct tw_event *ev)
 {

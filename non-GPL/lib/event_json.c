@@ -5,6 +5,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "file_syscalls.h"
 #include "tracewire_json.h"
 
 void tw_format_iso8601(uint64_t realtime_ns, char *out, size_t outlen)
@@ -143,8 +144,8 @@ static void field_json(struct tw_json *j, const struct tw_varlen_field *f)
 
 /*
  * Fields rendered under their names; the cgroup path goes inside "cgroup".
- * Field types this build does not know are kept, base64, under
- * "unknown_fields", so nothing a newer probe sends is silently lost.
+ * Field types this build does not know are kept under "unknown_fields" with
+ * their type number and lossless data, so nothing a newer probe sends is lost.
  */
 static void varlen_json(struct tw_json *j, const struct tw_event *ev)
 {
@@ -205,6 +206,87 @@ static void exec_json(struct tw_json *j, const struct tw_event *ev)
 	tw_json_bool(j, "memfd", e->flags & TW_EXEC_FLAG_MEMFD);
 }
 
+static const char *file_type_name(uint32_t mode)
+{
+	switch (mode & 0170000) {
+	case 0100000: return "file";
+	case 0040000: return "dir";
+	case 0120000: return "symlink";
+	case 0020000: return "char_device";
+	case 0060000: return "block_device";
+	case 0010000: return "fifo";
+	case 0140000: return "socket";
+	default: return "unknown";
+	}
+}
+
+static void file_info_json(struct tw_json *j, const struct tw_file_info *fi)
+{
+	char mode[8];
+
+	if (!fi->present) { /* the kernel no longer had the file at the hook */
+		tw_json_null(j, "file");
+		return;
+	}
+	snprintf(mode, sizeof(mode), "%04o", fi->mode & 07777);
+	tw_json_begin_object(j, "file");
+	tw_json_raw_string(j, "type", file_type_name(fi->mode));
+	tw_json_raw_string(j, "mode", mode);
+	tw_json_u64(j, "inode", fi->inode);
+	tw_json_u64(j, "dev_major", fi->dev_major);
+	tw_json_u64(j, "dev_minor", fi->dev_minor);
+	tw_json_u64(j, "uid", fi->uid);
+	tw_json_u64(j, "gid", fi->gid);
+	tw_json_u64(j, "size", fi->size);
+	tw_json_u64(j, "nlink", fi->nlink);
+	tw_json_u64(j, "mtime_ns", fi->mtime_ns);
+	tw_json_u64(j, "ctime_ns", fi->ctime_ns);
+	tw_json_end_object(j);
+}
+
+static const char *change_name(uint32_t change)
+{
+	switch (change) {
+	case TW_FILE_CHANGE_CONTENT: return "content";
+	case TW_FILE_CHANGE_PERMISSIONS: return "permissions";
+	case TW_FILE_CHANGE_OWNER: return "owner";
+	case TW_FILE_CHANGE_XATTR: return "xattr";
+	default: return NULL;
+	}
+}
+
+static void file_json(struct tw_json *j, const struct tw_event *ev)
+{
+	const struct tw_file_event *e = (const void *)ev->hdr;
+	const char *op = tw_file_op_name(e->op);
+
+	comm_json(j, e->comm);
+	if (op)
+		tw_json_raw_string(j, "syscall", op);
+	else
+		tw_json_u64(j, "syscall", e->op);
+	varlen_json(j, ev);
+	if (e->hdr.type == TW_EVENT_FILE_MODIFY) {
+		const char *ch = change_name(e->change);
+		if (ch)
+			tw_json_raw_string(j, "change", ch);
+		else
+			tw_json_u64(j, "change", e->change);
+		if (e->change == TW_FILE_CHANGE_CONTENT) {
+			tw_json_u64(j, "writes", e->writes);
+			tw_json_bool(j, "on_close", e->flags & TW_FILE_FLAG_ON_CLOSE);
+		}
+	}
+	if (e->hdr.type == TW_EVENT_FILE_RENAME) {
+		tw_json_bool(j, "exchange", e->flags & TW_FILE_FLAG_RENAME_EXCHANGE);
+		tw_json_bool(j, "noreplace", e->flags & TW_FILE_FLAG_RENAME_NOREPLACE);
+		tw_json_bool(j, "whiteout", e->flags & TW_FILE_FLAG_RENAME_WHITEOUT);
+	}
+	file_info_json(j, &e->file);
+	creds_json(j, &e->creds);
+	tw_json_u64(j, "mount_ns", e->mnt_ns);
+}
+
 static void fork_json(struct tw_json *j, const struct tw_event *ev)
 {
 	const struct tw_process_fork *e = (const void *)ev->hdr;
@@ -237,6 +319,13 @@ void tw_event_to_json(struct tw_json *j, const struct tw_event *ev)
 		break;
 	case TW_EVENT_PROCESS_EXIT:
 		exit_json(j, ev);
+		break;
+	case TW_EVENT_FILE_CREATE:
+	case TW_EVENT_FILE_DELETE:
+	case TW_EVENT_FILE_RENAME:
+	case TW_EVENT_FILE_MODIFY:
+	case TW_EVENT_FILE_SHMEM_OPEN:
+		file_json(j, ev);
 		break;
 	default:
 		varlen_json(j, ev);

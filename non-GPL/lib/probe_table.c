@@ -6,6 +6,12 @@
 
 #include <bpf/btf.h>
 
+#include <errno.h>
+
+#include <bpf/bpf.h>
+
+#include "file.skel.h"
+#include "file_syscalls.h"
 #include "probe_table.h"
 #include "process.skel.h"
 #include "tracewire_wire.h"
@@ -25,13 +31,96 @@ static void process_destroy(void *skel)
 }
 
 static const struct tw_program_def process_programs[] = {
-	{"tw_process_exec", "tp_btf/sched_process_exec", TW_EVENT_PROCESS_EXEC, false},
-	{"tw_process_fork", "tp_btf/sched_process_fork", TW_EVENT_PROCESS_FORK, true},
-	{"tw_process_exit", "tp_btf/sched_process_exit", TW_EVENT_PROCESS_EXIT, true},
+	{"tw_process_exec", "tp_btf/sched_process_exec", TW_EVENT_BIT(TW_EVENT_PROCESS_EXEC), false, NULL},
+	{"tw_process_fork", "tp_btf/sched_process_fork", TW_EVENT_BIT(TW_EVENT_PROCESS_FORK), true, NULL},
+	{"tw_process_exit", "tp_btf/sched_process_exit", TW_EVENT_BIT(TW_EVENT_PROCESS_EXIT), true, NULL},
+};
+
+static struct bpf_object *file_open(void **skel, const struct bpf_object_open_opts *opts)
+{
+	struct file_bpf *s = file_bpf__open_opts(opts);
+	*skel = s;
+	return s ? s->obj : NULL;
+}
+
+static void file_destroy(void *skel)
+{
+	file_bpf__destroy(skel);
+}
+
+/* A file syscall is traced when one of the types it can produce is wanted. */
+static bool file_syscall_wanted(const struct tw_file_syscall_def *d, const struct tw_options *o)
+{
+	if (d->sc.kind == TW_FILE_KIND_CLOSE) /* only flushes coalesced writes */
+		return (o->event_mask & TW_EVENT_BIT(TW_EVENT_FILE_MODIFY)) && o->file_write_window_ms;
+	return (o->event_mask & tw_file_syscall_events(&d->sc)) != 0;
+}
+
+static int file_after_load(struct bpf_object *obj, const struct tw_options *o)
+{
+	int fd = bpf_object__find_map_fd_by_name(obj, "tw_file_syscalls");
+
+	if (fd < 0)
+		return fd;
+	for (size_t i = 0; i < tw_n_file_syscall_defs; i++) {
+		const struct tw_file_syscall_def *d = &tw_file_syscall_defs[i];
+		uint32_t nr = (uint32_t)d->nr;
+		if (nr >= TW_FILE_SYSCALLS_MAX || !file_syscall_wanted(d, o))
+			continue;
+		if (bpf_map_update_elem(fd, &nr, &d->sc, BPF_ANY))
+			return -errno;
+	}
+	return 0;
+}
+
+/* Attach one generic program to the enter (or exit) tracepoint of every wanted call. */
+static int file_attach(struct bpf_program *prog, const struct tw_options *o, struct tw_links *out,
+		       const char *prefix)
+{
+	char tp[64], hook[96];
+	size_t attached = 0;
+
+	for (size_t i = 0; i < tw_n_file_syscall_defs; i++) {
+		const struct tw_file_syscall_def *d = &tw_file_syscall_defs[i];
+		struct bpf_link *link;
+
+		if (!file_syscall_wanted(d, o))
+			continue;
+		snprintf(tp, sizeof(tp), "%s%s", prefix, d->name);
+		snprintf(hook, sizeof(hook), "tracepoint/syscalls/%s", tp);
+		if (!tw_hook_available(NULL, hook))
+			continue; /* e.g. fchmodat2 before 6.6: the rest still works */
+		if (out->n == out->max)
+			return -E2BIG;
+		link = bpf_program__attach_tracepoint(prog, "syscalls", tp);
+		if (!link)
+			return -errno;
+		out->links[out->n++] = link;
+		attached++;
+	}
+	return attached ? 0 : -ENOENT;
+}
+
+static int file_attach_enter(struct bpf_program *prog, const struct tw_options *o, struct tw_links *out)
+{
+	return file_attach(prog, o, out, "sys_enter_");
+}
+
+static int file_attach_exit(struct bpf_program *prog, const struct tw_options *o, struct tw_links *out)
+{
+	return file_attach(prog, o, out, "sys_exit_");
+}
+
+static const struct tw_program_def file_programs[] = {
+	{"tw_file_sys_enter", "tracepoint/syscalls/sys_enter_openat", TW_EVENTS_FILE, false,
+	 file_attach_enter},
+	{"tw_file_sys_exit", "tracepoint/syscalls/sys_exit_openat", TW_EVENTS_FILE, false,
+	 file_attach_exit},
 };
 
 const struct tw_domain_def tw_domains[] = {
-	{"process", process_open, process_destroy, process_programs, ARRAY_LEN(process_programs)},
+	{"process", process_open, process_destroy, NULL, process_programs, ARRAY_LEN(process_programs)},
+	{"file", file_open, file_destroy, file_after_load, file_programs, ARRAY_LEN(file_programs)},
 };
 const size_t tw_n_domains = ARRAY_LEN(tw_domains);
 

@@ -11,12 +11,22 @@
 #include <stdint.h>
 #include <bpf/libbpf.h>
 
+#include "tracewire.h"
+
+/* Links a program made; the context owns and destroys them. */
+struct tw_links {
+	struct bpf_link **links;
+	size_t n, max;
+};
+
 struct tw_program_def {
 	const char *program;   /* BPF program name in its object */
 	const char *hook;      /* section, for messages and availability checks */
-	uint32_t event_type;   /* the type it emits */
+	uint64_t event_mask;   /* the types it can emit */
 	/* also needed when the pid filter follows descendants (fork/exit bookkeeping) */
 	bool needed_by_pid_filter;
+	/* NULL: bpf_program__attach(); else attaches itself, possibly to many hooks */
+	int (*attach)(struct bpf_program *prog, const struct tw_options *o, struct tw_links *out);
 };
 
 struct tw_domain_def {
@@ -24,6 +34,8 @@ struct tw_domain_def {
 	/* open the embedded skeleton; returns its bpf_object, the skeleton in *skel */
 	struct bpf_object *(*open)(void **skel, const struct bpf_object_open_opts *opts);
 	void (*destroy)(void *skel);
+	/* optional: fill the domain's own maps after load, before attach */
+	int (*after_load)(struct bpf_object *obj, const struct tw_options *o);
 	const struct tw_program_def *programs;
 	size_t n_programs;
 };

@@ -50,8 +50,11 @@ void tw_stream_start_to_json(struct tw_json *j, const struct tw_stream_info *inf
 		tw_json_begin_object(j, NULL);
 		tw_json_raw_string(j, "program", p->program);
 		tw_json_raw_string(j, "hook", p->hook);
-		if (tw_event_type_name(p->event_type))
-			tw_json_raw_string(j, "event_type", tw_event_type_name(p->event_type));
+		tw_json_begin_array(j, "event_types");
+		for (uint32_t t = 0; t < TW_EVENT_TYPE_MAX; t++)
+			if ((p->event_mask >> t) & 1 && tw_event_type_name(t))
+				tw_json_raw_string(j, NULL, tw_event_type_name(t));
+		tw_json_end_array(j);
 		tw_json_raw_string(j, "state", probe_state_name(p->state));
 		tw_json_end_object(j);
 	}

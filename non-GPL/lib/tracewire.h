@@ -31,7 +31,11 @@ extern "C" {
 #define TW_EVENTS_PROCESS                                                  \
 	(TW_EVENT_BIT(TW_EVENT_PROCESS_EXEC) | TW_EVENT_BIT(TW_EVENT_PROCESS_FORK) | \
 	 TW_EVENT_BIT(TW_EVENT_PROCESS_EXIT))
-#define TW_EVENTS_ALL TW_EVENTS_PROCESS
+#define TW_EVENTS_FILE                                                                    \
+	(TW_EVENT_BIT(TW_EVENT_FILE_CREATE) | TW_EVENT_BIT(TW_EVENT_FILE_DELETE) |        \
+	 TW_EVENT_BIT(TW_EVENT_FILE_RENAME) | TW_EVENT_BIT(TW_EVENT_FILE_MODIFY) |        \
+	 TW_EVENT_BIT(TW_EVENT_FILE_SHMEM_OPEN))
+#define TW_EVENTS_ALL (TW_EVENTS_PROCESS | TW_EVENTS_FILE)
 
 /* tw_pid_rule.flags: TW_PID_INCLUDE, TW_PID_EXCLUDE, TW_PID_DESCENDANTS (tracewire_wire.h) */
 struct tw_pid_rule {
@@ -50,6 +54,9 @@ struct tw_options {
 	uint32_t max_latency_ms;    /* with adaptive wakeups, the consumer still drains at least
 				       this often; default 50 */
 	bool capture_env;           /* PROCESS_EXEC carries the environment (off by default) */
+	uint32_t file_write_window_ms; /* FILE_MODIFY content: one event per open file per window,
+				       later writes counted into the next event or the close;
+				       0: every write is an event; default 1000 */
 	bool exclude_self;          /* never report the calling process (default on) */
 	const struct tw_pid_rule *pid_rules;
 	size_t n_pid_rules;
@@ -73,7 +80,7 @@ enum tw_probe_state {
 struct tw_probe_status {
 	const char *program;       /* BPF program name */
 	const char *hook;          /* e.g. "tp_btf/sched_process_exec" */
-	uint32_t event_type;
+	uint64_t event_mask;       /* TW_EVENT_BIT()s of the types it can emit */
 	enum tw_probe_state state;
 };
 

@@ -1,0 +1,95 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/* Readers for open files and inodes: fd lookup, file info for file events. */
+#ifndef TW_FILE_H
+#define TW_FILE_H
+
+#include "vmlinux.h"
+#include <bpf/bpf_core_read.h>
+#include <bpf/bpf_helpers.h>
+#include "tracewire_wire.h"
+
+#define TW_S_IFMT 00170000
+#define TW_S_IFREG 0100000
+#define TW_FMODE_CREATED 0x100000
+#define TW_TMPFS_MAGIC 0x01021994
+
+/* Inode timestamps moved: timespec64 i_mtime (< 6.6), __i_mtime (6.6-6.10), *_sec/_nsec (6.11+). */
+struct inode___pre66 {
+	struct timespec64 i_mtime;
+	struct timespec64 i_ctime;
+};
+struct inode___pre611 {
+	struct timespec64 __i_mtime;
+	struct timespec64 __i_ctime;
+};
+
+/* The struct file behind fd in the current task, NULL if none. */
+static __always_inline struct file *tw_fd__file(struct task_struct *task, __s64 fd)
+{
+	struct fdtable *fdt = BPF_CORE_READ(task, files, fdt);
+	struct file **fds;
+	struct file *f = NULL;
+
+	if (fd < 0 || fd >= BPF_CORE_READ(fdt, max_fds))
+		return NULL;
+	fds = BPF_CORE_READ(fdt, fd);
+	bpf_probe_read_kernel(&f, sizeof(f), &fds[fd & 0xfffff]);
+	return f;
+}
+
+static __always_inline void tw_inode__times(struct inode *ino, struct tw_file_info *fi)
+{
+	if (bpf_core_field_exists(ino->i_mtime_sec)) {
+		fi->mtime_ns = BPF_CORE_READ(ino, i_mtime_sec) * 1000000000ull + BPF_CORE_READ(ino, i_mtime_nsec);
+		fi->ctime_ns = BPF_CORE_READ(ino, i_ctime_sec) * 1000000000ull + BPF_CORE_READ(ino, i_ctime_nsec);
+		return;
+	}
+	struct inode___pre611 *i611 = (void *)ino;
+	if (bpf_core_field_exists(i611->__i_mtime)) {
+		fi->mtime_ns = BPF_CORE_READ(i611, __i_mtime.tv_sec) * 1000000000ull +
+			       BPF_CORE_READ(i611, __i_mtime.tv_nsec);
+		fi->ctime_ns = BPF_CORE_READ(i611, __i_ctime.tv_sec) * 1000000000ull +
+			       BPF_CORE_READ(i611, __i_ctime.tv_nsec);
+		return;
+	}
+	struct inode___pre66 *i66 = (void *)ino;
+	fi->mtime_ns = BPF_CORE_READ(i66, i_mtime.tv_sec) * 1000000000ull + BPF_CORE_READ(i66, i_mtime.tv_nsec);
+	fi->ctime_ns = BPF_CORE_READ(i66, i_ctime.tv_sec) * 1000000000ull + BPF_CORE_READ(i66, i_ctime.tv_nsec);
+}
+
+static __always_inline void tw_inode__info(struct inode *ino, struct tw_file_info *fi)
+{
+	dev_t dev;
+
+	if (!ino)
+		return;
+	dev = BPF_CORE_READ(ino, i_sb, s_dev);
+	fi->present = 1;
+	fi->mode = BPF_CORE_READ(ino, i_mode);
+	fi->inode = BPF_CORE_READ(ino, i_ino);
+	fi->dev_major = dev >> 20; /* kernel dev_t: 12 bits major, 20 bits minor */
+	fi->dev_minor = dev & 0xfffff;
+	fi->uid = BPF_CORE_READ(ino, i_uid.val);
+	fi->gid = BPF_CORE_READ(ino, i_gid.val);
+	fi->size = BPF_CORE_READ(ino, i_size);
+	fi->nlink = BPF_CORE_READ(ino, __i_nlink);
+	tw_inode__times(ino, fi);
+}
+
+/* A file on the tmpfs mounted at .../shm (/dev/shm, /run/shm): POSIX shared memory. */
+static __always_inline int tw_file__is_shm(struct file *f)
+{
+	struct vfsmount *vfsmnt = BPF_CORE_READ(f, f_path.mnt);
+	struct mount *mnt = (struct mount *)((char *)vfsmnt - bpf_core_field_offset(struct mount, mnt));
+	const unsigned char *name;
+	char buf[4];
+
+	if (BPF_CORE_READ(f, f_inode, i_sb, s_magic) != TW_TMPFS_MAGIC)
+		return 0;
+	name = BPF_CORE_READ(mnt, mnt_mountpoint, d_name.name);
+	if (bpf_probe_read_kernel(buf, sizeof(buf), name))
+		return 0;
+	return buf[0] == 's' && buf[1] == 'h' && buf[2] == 'm' && buf[3] == '\0';
+}
+
+#endif /* TW_FILE_H */
