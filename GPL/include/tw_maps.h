@@ -24,6 +24,7 @@
  *   [192K, 196K)   path assembly area (components are written backwards)
  *   [196K, 200K)   a path string read from user memory
  *   [200K, 202K)   slash stack for resolving ".." (tw_path.h)
+ *   [202K, 203K)   path prefix filter lookup key (tw_filter.h)
  */
 #define TW_SCRATCH_SIZE (256 * 1024)
 #define TW_EVENT_MAX (128 * 1024)
@@ -75,7 +76,8 @@ const volatile __u32 tw_cfg_capture_env = 0;
 const volatile __u32 tw_cfg_cgroup_hierarchy = TW_CGROUP_V2;
 
 /*
- * Wakeup policy, changeable at run time through the skeleton's .data.
+ * Wakeup policy, changeable at run time (a writable global: it lives in .bss
+ * and the library rewrites it through the map).
  * 0: let the kernel decide (wake when the consumer has caught up).
  * N: adaptive: no wakeup until at least N bytes are pending; the consumer
  *    also polls with a timeout, which bounds latency at low rates.

@@ -42,4 +42,18 @@ struct tw_file_syscall {
 
 #define TW_FILE_SYSCALLS_MAX 1024
 
+/*
+ * Path prefix filter (LPM trie). A rule for "/proc" is stored twice: as
+ * "/proc/" (everything below) and as "/proc" with its NUL (the path itself),
+ * so "/procfs" does not match. The longest matching rule decides.
+ */
+#define TW_PATH_PREFIX_MAX 256
+#define TW_PATH_RULE_INCLUDE 1
+#define TW_PATH_RULE_EXCLUDE 2
+
+struct tw_path_key {
+	__u32 prefixlen;              /* in bits */
+	char data[TW_PATH_PREFIX_MAX];
+};
+
 #endif /* TRACEWIRE_CONFIG_H */

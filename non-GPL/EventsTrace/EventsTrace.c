@@ -175,6 +175,10 @@ static int run_live(struct trace_state *st)
 	o.capture_env = st->cli.env;
 	o.pid_rules = st->cli.pid_rules;
 	o.n_pid_rules = st->cli.n_pid_rules;
+	o.path_rules = st->cli.path_rules;
+	o.n_path_rules = st->cli.n_path_rules;
+	if (st->cli.write_window_ms >= 0)
+		o.file_write_window_ms = (uint32_t)st->cli.write_window_ms;
 	o.verbose = st->cli.verbose;
 	if (st->cli.ring_size)
 		o.ring_size = st->cli.ring_size;

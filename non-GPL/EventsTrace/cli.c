@@ -13,6 +13,15 @@ enum {
 	OPT_PROCESS_EXEC,
 	OPT_PROCESS_FORK,
 	OPT_PROCESS_EXIT,
+	OPT_FILE,
+	OPT_FILE_CREATE,
+	OPT_FILE_DELETE,
+	OPT_FILE_RENAME,
+	OPT_FILE_MODIFY,
+	OPT_FILE_SHMEM,
+	OPT_WRITE_WINDOW,
+	OPT_PATH_INCLUDE,
+	OPT_PATH_EXCLUDE,
 	OPT_PID,
 	OPT_PID_TREE,
 	OPT_EXCLUDE_PID,
@@ -35,6 +44,15 @@ static const struct option long_opts[] = {
 	{"process-exec", no_argument, NULL, OPT_PROCESS_EXEC},
 	{"process-fork", no_argument, NULL, OPT_PROCESS_FORK},
 	{"process-exit", no_argument, NULL, OPT_PROCESS_EXIT},
+	{"file", no_argument, NULL, OPT_FILE},
+	{"file-create", no_argument, NULL, OPT_FILE_CREATE},
+	{"file-delete", no_argument, NULL, OPT_FILE_DELETE},
+	{"file-rename", no_argument, NULL, OPT_FILE_RENAME},
+	{"file-modify", no_argument, NULL, OPT_FILE_MODIFY},
+	{"file-shmem", no_argument, NULL, OPT_FILE_SHMEM},
+	{"write-window-ms", required_argument, NULL, OPT_WRITE_WINDOW},
+	{"path-include", required_argument, NULL, OPT_PATH_INCLUDE},
+	{"path-exclude", required_argument, NULL, OPT_PATH_EXCLUDE},
 	{"pid", required_argument, NULL, OPT_PID},
 	{"pid-tree", required_argument, NULL, OPT_PID_TREE},
 	{"exclude-pid", required_argument, NULL, OPT_EXCLUDE_PID},
@@ -58,7 +76,7 @@ void tw_cli_usage(FILE *f)
 {
 	fputs(
 	    "Usage: EventsTrace [OPTIONS]\n"
-	    "Trace process events with eBPF and print one JSON object per line (NDJSON) on stdout.\n"
+	    "Trace process and file events with eBPF and print one JSON object per line (NDJSON) on stdout.\n"
 	    "\n"
 	    "Event types (default: all):\n"
 	    "  -a, --all                 every event type\n"
@@ -66,13 +84,24 @@ void tw_cli_usage(FILE *f)
 	    "      --process-exec        exec (argv, cwd, creds, tty, cgroup, namespaces)\n"
 	    "      --process-fork        fork of a new process (not threads)\n"
 	    "      --process-exit        exit of a process (exit code, signal, core dump)\n"
+	    "      --file                every file event below\n"
+	    "      --file-create         open(O_CREAT), creat, mkdir, mknod, symlink, link\n"
+	    "      --file-delete         unlink, rmdir\n"
+	    "      --file-rename         rename family (exchange / noreplace flagged)\n"
+	    "      --file-modify         writes, truncate, fallocate, chmod, chown, setxattr\n"
+	    "      --file-shmem          opens of shared memory files (/dev/shm)\n"
 	    "Filters (applied in the kernel):\n"
 	    "      --pid PID             only this process (repeatable)\n"
 	    "      --pid-tree PID        only this process and everything it forks from now on\n"
 	    "      --exclude-pid PID     never this process\n"
 	    "      --exclude-pid-tree PID  never this process nor what it forks\n"
+	    "      --path-include PREFIX only file events under PREFIX (repeatable)\n"
+	    "      --path-exclude PREFIX no file events under PREFIX, e.g. /proc (repeatable)\n"
 	    "Capture:\n"
 	    "      --env                 include the environment in exec events (cap 40 KiB)\n"
+	    "      --write-window-ms MS  one content-modify event per open file per MS, later\n"
+	    "                            writes counted into the next event or the close\n"
+	    "                            (default 1000; 0 reports every write)\n"
 	    "Ring buffer:\n"
 	    "      --ring-size SIZE      ring buffer size, e.g. 16M (default 8M, power of two)\n"
 	    "      --wakeup POLICY       'kernel' (wake per caught-up event) or a byte count\n"
@@ -95,6 +124,7 @@ void tw_cli_usage(FILE *f)
 	    "Examples:\n"
 	    "  EventsTrace --process-exec                   every exec on the host\n"
 	    "  EventsTrace --pid-tree 1234 --stats          what process 1234 and its children do\n"
+	    "  EventsTrace --file --path-exclude /proc --path-exclude /sys   file activity\n"
 	    "  EventsTrace -a --record /tmp/t.twr | jq .    trace, keep the raw stream, pretty print\n"
 	    "  EventsTrace --replay /tmp/t.twr              decode that recording again\n",
 	    f);
@@ -189,6 +219,46 @@ static int parse_option(struct tw_cli *cli, int c, const char *arg, char *err, s
 		return 0;
 	case OPT_PROCESS_EXIT:
 		cli->event_mask |= TW_EVENT_BIT(TW_EVENT_PROCESS_EXIT);
+		return 0;
+	case OPT_FILE:
+		cli->event_mask |= TW_EVENTS_FILE;
+		return 0;
+	case OPT_FILE_CREATE:
+		cli->event_mask |= TW_EVENT_BIT(TW_EVENT_FILE_CREATE);
+		return 0;
+	case OPT_FILE_DELETE:
+		cli->event_mask |= TW_EVENT_BIT(TW_EVENT_FILE_DELETE);
+		return 0;
+	case OPT_FILE_RENAME:
+		cli->event_mask |= TW_EVENT_BIT(TW_EVENT_FILE_RENAME);
+		return 0;
+	case OPT_FILE_MODIFY:
+		cli->event_mask |= TW_EVENT_BIT(TW_EVENT_FILE_MODIFY);
+		return 0;
+	case OPT_FILE_SHMEM:
+		cli->event_mask |= TW_EVENT_BIT(TW_EVENT_FILE_SHMEM_OPEN);
+		return 0;
+	case OPT_WRITE_WINDOW:
+		if (parse_u32(arg, &n) || n > 3600000) {
+			snprintf(err, errlen, "invalid --write-window-ms '%s' (0 to 3600000)", arg);
+			return -1;
+		}
+		cli->write_window_ms = (int64_t)n;
+		return 0;
+	case OPT_PATH_INCLUDE:
+	case OPT_PATH_EXCLUDE:
+		if (arg[0] != '/' || strlen(arg) >= TW_PATH_PREFIX_MAX) {
+			snprintf(err, errlen, "invalid path prefix '%s' (absolute, under %d bytes)", arg,
+				 TW_PATH_PREFIX_MAX);
+			return -1;
+		}
+		if (cli->n_path_rules == TW_CLI_MAX_PATH_RULES) {
+			snprintf(err, errlen, "at most %d path prefixes", TW_CLI_MAX_PATH_RULES);
+			return -1;
+		}
+		cli->path_rules[cli->n_path_rules].prefix = arg;
+		cli->path_rules[cli->n_path_rules].exclude = c == OPT_PATH_EXCLUDE;
+		cli->n_path_rules++;
 		return 0;
 	case OPT_PID:
 		return add_pid_rule(cli, arg, TW_PID_INCLUDE, err, errlen);
@@ -287,6 +357,7 @@ int tw_cli_parse(int argc, char **argv, struct tw_cli *cli, char *err, size_t er
 
 	memset(cli, 0, sizeof(*cli));
 	cli->wakeup_bytes = -1;
+	cli->write_window_ms = -1;
 	optind = 0; /* 0, not 1: glibc then also forgets a half-parsed "-xyz" group */
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, ":avh", long_opts, NULL)) != -1) {

@@ -157,6 +157,7 @@ static int set_globals(struct tw_ctx *ctx, struct bpf_object *obj)
 	uint32_t include = 0, used = o->n_pid_rules > 0 || o->exclude_self;
 	uint32_t env = o->capture_env, cg = detect_cgroup_hierarchy();
 	uint64_t wake = o->wakeup_bytes, window = o->file_write_window_ms * 1000000ull;
+	uint32_t path_used = o->n_path_rules > 0, path_include = 0;
 	const struct {
 		const char *name;
 		const void *val;
@@ -165,12 +166,16 @@ static int set_globals(struct tw_ctx *ctx, struct bpf_object *obj)
 	    {"tw_cfg_event_mask", &o->event_mask, 8}, {"tw_cfg_pid_include_mode", &include, 4},
 	    {"tw_cfg_pid_filter_used", &used, 4},     {"tw_cfg_capture_env", &env, 4},
 	    {"tw_cfg_cgroup_hierarchy", &cg, 4},      {"tw_cfg_wakeup_bytes", &wake, 8},
-	    {"tw_cfg_write_window_ns", &window, 8},
+	    {"tw_cfg_write_window_ns", &window, 8},   {"tw_cfg_path_filter_used", &path_used, 4},
+	    {"tw_cfg_path_include_mode", &path_include, 4},
 	};
 
 	for (size_t i = 0; i < o->n_pid_rules; i++)
 		if (o->pid_rules[i].flags & TW_PID_INCLUDE)
 			include = 1;
+	for (size_t i = 0; i < o->n_path_rules; i++)
+		if (!o->path_rules[i].exclude)
+			path_include = 1;
 	for (size_t i = 0; i < sizeof(globals) / sizeof(globals[0]); i++) {
 		int err = tw_bpf_set_global(obj, globals[i].name, globals[i].val, globals[i].size);
 		if (err && err != -ENOENT) /* an object only declares the globals it uses */

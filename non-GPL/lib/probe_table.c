@@ -7,6 +7,7 @@
 #include <bpf/btf.h>
 
 #include <errno.h>
+#include <string.h>
 
 #include <bpf/bpf.h>
 
@@ -56,12 +57,60 @@ static bool file_syscall_wanted(const struct tw_file_syscall_def *d, const struc
 	return (o->event_mask & tw_file_syscall_events(&d->sc)) != 0;
 }
 
-static int file_after_load(struct bpf_object *obj, const struct tw_options *o)
+static int add_path_key(int fd, const char *s, size_t len, uint32_t action)
 {
-	int fd = bpf_object__find_map_fd_by_name(obj, "tw_file_syscalls");
+	struct tw_path_key k;
+
+	memset(&k, 0, sizeof(k));
+	if (len > TW_PATH_PREFIX_MAX)
+		return -ENAMETOOLONG;
+	memcpy(k.data, s, len);
+	k.prefixlen = (uint32_t)len * 8;
+	return bpf_map_update_elem(fd, &k, &action, BPF_ANY) ? -errno : 0;
+}
+
+/* "/proc" becomes "/proc/" (below it) and "/proc\0" (itself): "/procfs" stays out. */
+static int fill_path_rules(struct bpf_object *obj, const struct tw_options *o)
+{
+	int fd = bpf_object__find_map_fd_by_name(obj, "tw_path_prefixes");
+	char buf[TW_PATH_PREFIX_MAX + 1];
 
 	if (fd < 0)
 		return fd;
+	for (size_t i = 0; i < o->n_path_rules; i++) {
+		const char *p = o->path_rules[i].prefix;
+		uint32_t action = o->path_rules[i].exclude ? TW_PATH_RULE_EXCLUDE : TW_PATH_RULE_INCLUDE;
+		size_t len = strlen(p);
+		int err;
+
+		if (p[0] != '/' || len + 1 > TW_PATH_PREFIX_MAX)
+			return -EINVAL;
+		while (len > 1 && p[len - 1] == '/')
+			len--;
+		memcpy(buf, p, len);
+		buf[len] = '\0';
+		err = add_path_key(fd, buf, len + 1, action); /* the path itself, with its NUL */
+		if (!err && len > 1) {
+			buf[len] = '/';
+			err = add_path_key(fd, buf, len + 1, action);
+		} else if (!err) {
+			err = add_path_key(fd, "/", 1, action); /* "/" covers everything */
+		}
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+static int file_after_load(struct bpf_object *obj, const struct tw_options *o)
+{
+	int fd = bpf_object__find_map_fd_by_name(obj, "tw_file_syscalls");
+	int err;
+
+	if (fd < 0)
+		return fd;
+	if ((err = fill_path_rules(obj, o)))
+		return err;
 	for (size_t i = 0; i < tw_n_file_syscall_defs; i++) {
 		const struct tw_file_syscall_def *d = &tw_file_syscall_defs[i];
 		uint32_t nr = (uint32_t)d->nr;

@@ -19,6 +19,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "tracewire_config.h"
 #include "tracewire_decode.h"
 
 #ifdef __cplusplus
@@ -43,6 +44,12 @@ struct tw_pid_rule {
 	uint32_t flags;
 };
 
+/* File events under `prefix` are kept (include) or dropped (exclude) in the kernel. */
+struct tw_path_rule {
+	const char *prefix;   /* absolute, shorter than TW_PATH_PREFIX_MAX */
+	bool exclude;
+};
+
 enum tw_log_level { TW_LOG_ERROR, TW_LOG_WARN, TW_LOG_INFO, TW_LOG_DEBUG };
 typedef void (*tw_log_fn)(void *user, enum tw_log_level level, const char *msg);
 
@@ -60,6 +67,9 @@ struct tw_options {
 	bool exclude_self;          /* never report the calling process (default on) */
 	const struct tw_pid_rule *pid_rules;
 	size_t n_pid_rules;
+	/* longest matching prefix decides; unmatched paths pass unless some rule includes */
+	const struct tw_path_rule *path_rules;
+	size_t n_path_rules;
 	tw_log_fn log;              /* NULL: warnings and errors to stderr */
 	void *log_user;
 	bool verbose;               /* debug log including the libbpf/verifier log */
