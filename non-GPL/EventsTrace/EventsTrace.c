@@ -4,6 +4,7 @@
  * NDJSON on stdout. Diagnostics and human statistics go to stderr only.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <poll.h>
 #include <signal.h>
@@ -129,6 +130,30 @@ static void print_start_record(struct trace_state *st, const char *source, struc
 	fflush(stdout);
 }
 
+/*
+ * Detaching syscall tracepoints costs an RCU grace period each, serialized
+ * in the kernel: with the file probes that is seconds. The user is done with
+ * us once the final stats are out, so a child inherits the links and pays
+ * that cost while we exit at once (our own closes only drop references).
+ */
+static void close_in_background(struct tw_ctx *ctx)
+{
+	pid_t p = fork();
+
+	if (p == 0) {
+		int null = open("/dev/null", O_RDWR);
+		if (null >= 0) {
+			dup2(null, STDIN_FILENO);
+			dup2(null, STDOUT_FILENO);
+			dup2(null, STDERR_FILENO);
+		}
+		tw_ctx_close(ctx);
+		_exit(0);
+	}
+	if (p < 0)
+		tw_ctx_close(ctx);
+}
+
 static int run_replay(struct trace_state *st)
 {
 	struct tw_replay_result res;
@@ -226,9 +251,10 @@ static int run_live(struct trace_state *st)
 	}
 	tw_ctx_stats(ctx, &s);
 	report_stats(st, &s, true);
-	tw_ctx_close(ctx);
 	if (st->recorder && (rc = tw_recorder_close(st->recorder)) < 0)
 		fprintf(stderr, "EventsTrace: the recording is incomplete: %s\n", strerror(-rc));
+	fflush(NULL);
+	close_in_background(ctx);
 	return 0;
 }
 

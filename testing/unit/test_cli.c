@@ -88,9 +88,9 @@ Test(cli, defaults)
 	struct tw_cli c = parse_ok((const char *)NULL);
 
 	cr_expect_eq(c.event_mask, TW_EVENTS_ALL, "no event flag means all types");
-	cr_expect_eq(c.event_mask, TW_EVENT_BIT(TW_EVENT_PROCESS_EXEC) |
-				   TW_EVENT_BIT(TW_EVENT_PROCESS_FORK) |
-				   TW_EVENT_BIT(TW_EVENT_PROCESS_EXIT));
+	cr_expect_eq(c.event_mask, TW_EVENTS_PROCESS | TW_EVENTS_FILE);
+	cr_expect_eq(c.write_window_ms, -1, "library default");
+	cr_expect_eq(c.n_path_rules, 0);
 	cr_expect_eq(c.n_pid_rules, 0);
 	cr_expect_not(c.env);
 	cr_expect_eq(c.ring_size, 0);
@@ -538,4 +538,33 @@ Test(parse_size, suffix_overflow)
 			     (long long)tw_cli_parse_size(bad[i]));
 	/* and through the command line: must not become a 1 GiB ring */
 	parse_err("--ring-size", "--ring-size", "17179869185G");
+}
+
+Test(cli, file_event_flags_and_path_rules)
+{
+	struct tw_cli c = parse_ok("--file-create", "--file-rename", "--write-window-ms", "0",
+				   "--path-include", "/home", "--path-exclude", "/home/cache");
+
+	cr_expect_eq(c.event_mask,
+		     TW_EVENT_BIT(TW_EVENT_FILE_CREATE) | TW_EVENT_BIT(TW_EVENT_FILE_RENAME));
+	cr_expect_eq(c.write_window_ms, 0, "0 means every write is an event");
+	cr_assert_eq(c.n_path_rules, 2);
+	cr_expect_str_eq(c.path_rules[0].prefix, "/home");
+	cr_expect_not(c.path_rules[0].exclude);
+	cr_expect_str_eq(c.path_rules[1].prefix, "/home/cache");
+	cr_expect(c.path_rules[1].exclude);
+
+	c = parse_ok("--file");
+	cr_expect_eq(c.event_mask, TW_EVENTS_FILE);
+	c = parse_ok("--file-modify", "--file-delete", "--file-shmem");
+	cr_expect_eq(c.event_mask, TW_EVENT_BIT(TW_EVENT_FILE_MODIFY) |
+				   TW_EVENT_BIT(TW_EVENT_FILE_DELETE) |
+				   TW_EVENT_BIT(TW_EVENT_FILE_SHMEM_OPEN));
+}
+
+Test(cli, bad_file_flags_are_refused)
+{
+	parse_err("invalid path prefix 'relative'", "--path-include", "relative");
+	parse_err("invalid --write-window-ms", "--write-window-ms", "-1");
+	parse_err("invalid --write-window-ms", "--write-window-ms", "soon");
 }
