@@ -8,8 +8,11 @@
  * event. Walking is done in a bpf_loop callback so the verifier checks one
  * iteration instead of an unrolled 128-deep loop, which also lets the depth
  * be generous. Crossing a mount point moves to the parent mount's mountpoint
- * dentry; the walk ends at the root of the initial mount namespace, so a path
- * inside a container or chroot is reported as the host sees it.
+ * dentry; the walk ends at the root mount of the task's mount namespace. So
+ * a chroot'ed process's paths are reported as the host sees them, but inside
+ * a container with its own mount namespace they are the container's view
+ * (its root mount has no parent to cross into); the mount namespace inode in
+ * the event tells which view a path belongs to.
  */
 #ifndef TW_PATH_H
 #define TW_PATH_H
@@ -75,7 +78,7 @@ static long tw_path__step(__u32 i, void *ctx)
 	if (d == w->mnt_root) {
 		struct mount *mp = BPF_CORE_READ(mnt, mnt_parent);
 		if (mp == mnt)
-			return 1; /* root of the initial mount namespace */
+			return 1; /* root mount of the task's mount namespace */
 		w->dentry = BPF_CORE_READ(mnt, mnt_mountpoint);
 		w->mnt = mp;
 		w->mnt_root = BPF_CORE_READ(mp, mnt.mnt_root);
@@ -267,8 +270,12 @@ static long tw_kernfs__step(__u32 i, void *ctx)
 	if (!parent)
 		return 1; /* the hierarchy's root node has no name in the path */
 	name = BPF_CORE_READ(kn, name);
-	/* kernfs names have no cached length: measure via a bounded string read */
-	n = bpf_probe_read_kernel_str(k->w.area, 256, name);
+	/*
+	 * kernfs names have no cached length: measure with a bounded string read
+	 * into the user-path area, which is unused here (the path area itself
+	 * holds the path being built and must not be overwritten)
+	 */
+	n = bpf_probe_read_kernel_str(k->w.area + (TW_USER_PATH_OFF - TW_PATH_AREA_OFF), 256, name);
 	if (n <= 1 || tw_path__prepend(&k->w, (const unsigned char *)name, n - 1))
 		return 1;
 	k->kn = parent;

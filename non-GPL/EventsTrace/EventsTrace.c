@@ -19,8 +19,19 @@
 #include "tracewire_json.h"
 #include "tracewire_record.h"
 
+/*
+ * Replay applies the event-type and pid filters itself (live, the kernel
+ * does). Pid rules with descendants follow the recording's FORK records.
+ */
+struct replay_filter {
+	struct tw_pid_rule *rules; /* copied from the CLI, grown by followed forks */
+	size_t n, cap;
+	bool include_mode;
+};
+
 struct trace_state {
 	struct tw_cli cli;
+	struct replay_filter replay;
 	struct tw_json json;
 	struct tw_recorder *recorder;
 	uint64_t record_errors_reported;
@@ -46,10 +57,59 @@ static bool emit_line(struct trace_state *st, FILE *out)
 	return !st->stdout_closed;
 }
 
+static const struct tw_pid_rule *replay_rule(const struct replay_filter *f, uint32_t pid)
+{
+	for (size_t i = 0; i < f->n; i++)
+		if (f->rules[i].pid == pid)
+			return &f->rules[i];
+	return NULL;
+}
+
+static bool replay_keeps(struct trace_state *st, const struct tw_event *ev)
+{
+	struct replay_filter *f = &st->replay;
+	const struct tw_pid_rule *r;
+	uint32_t tgid = ev->hdr->pids.tgid;
+
+	if (ev->hdr->type == TW_EVENT_PROCESS_FORK && f->n) {
+		const struct tw_process_fork *fk = (const void *)ev->hdr;
+		const struct tw_pid_rule *parent = replay_rule(f, fk->parent.tgid);
+		if (parent && (parent->flags & TW_PID_DESCENDANTS) && !replay_rule(f, tgid)) {
+			if (f->n == f->cap) {
+				f->cap = f->cap ? f->cap * 2 : 64;
+				f->rules = realloc(f->rules, f->cap * sizeof(*f->rules));
+			}
+			f->rules[f->n].pid = tgid;
+			f->rules[f->n++].flags = parent->flags;
+		}
+	}
+	if (!(st->cli.event_mask & TW_EVENT_BIT(ev->hdr->type)))
+		return false;
+	r = replay_rule(f, tgid);
+	if (r && (r->flags & TW_PID_EXCLUDE))
+		return false;
+	return !f->include_mode || (r && (r->flags & TW_PID_INCLUDE));
+}
+
+static void replay_filter_init(struct trace_state *st)
+{
+	struct replay_filter *f = &st->replay;
+
+	f->cap = st->cli.n_pid_rules + 64;
+	f->rules = calloc(f->cap, sizeof(*f->rules));
+	for (size_t i = 0; i < st->cli.n_pid_rules; i++) {
+		f->rules[f->n++] = st->cli.pid_rules[i];
+		if (st->cli.pid_rules[i].flags & TW_PID_INCLUDE)
+			f->include_mode = true;
+	}
+}
+
 static int on_event(void *user, const struct tw_event *ev)
 {
 	struct trace_state *st = user;
 
+	if (st->cli.replay_path && !replay_keeps(st, ev))
+		return 0;
 	tw_event_to_json(&st->json, ev);
 	return emit_line(st, stdout) ? 0 : 1;
 }
@@ -162,6 +222,7 @@ static int run_replay(struct trace_state *st)
 	int rc;
 
 	snprintf(source, sizeof(source), "replay:%s", st->cli.replay_path);
+	replay_filter_init(st);
 	print_start_record(st, source, NULL);
 	rc = tw_replay_file(st->cli.replay_path, on_event, st, &res, err, sizeof(err));
 	fflush(stdout);
@@ -183,6 +244,7 @@ static int run_replay(struct trace_state *st)
 		fprintf(stderr, "EventsTrace: %" PRIu64 " malformed records skipped (see --stats)\n",
 			s.decode_errors_total);
 	report_stats(st, &s, true);
+	free(st->replay.rules);
 	return 0;
 }
 

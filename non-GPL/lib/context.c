@@ -3,6 +3,7 @@
  * The events context: opens the embedded probe objects, configures them,
  * loads and attaches what was asked for, and drains the ring buffer.
  */
+#define _GNU_SOURCE /* vasprintf */
 #include <errno.h>
 #include <pthread.h>
 #include <stdarg.h>
@@ -392,8 +393,8 @@ int tw_ctx_open(struct tw_ctx **out, const struct tw_options *opts, tw_event_fn 
 
 	*out = NULL;
 	if (geteuid() != 0) {
-		snprintf(err, errlen, "tracewire must run as root (loading BPF needs CAP_BPF, "
-				      "CAP_PERFMON and CAP_SYS_RESOURCE or root)");
+		snprintf(err, errlen, "tracewire must run as root: it loads BPF programs into the "
+				      "kernel (effective uid is %u)", geteuid());
 		return -EPERM;
 	}
 	if (access("/sys/kernel/btf/vmlinux", R_OK) != 0) {

@@ -82,6 +82,12 @@ grep -v -e '"event_type":"STREAM_START"' "$work/replay" > "$work/replay.events"
 check "replay decodes exactly the live events ($(wc -l < "$work/live.events") lines)" \
   bash -c "[ -s '$work/live.events' ] && cmp -s '$work/live.events' '$work/replay.events'"
 
+"$ET" --replay "$work/t.twr" --process-exec > "$work/replay-exec" 2> /dev/null
+check "replay applies the event-type filter" \
+  bash -c "grep -q tw-e2e-marker '$work/replay-exec' && ! grep -q -e PROCESS_FORK -e PROCESS_EXIT '$work/replay-exec'"
+"$ET" --replay "$work/t.twr" --pid 1 > "$work/replay-pid" 2> /dev/null
+check "replay applies the pid filter" bash -c "! grep -q tw-e2e-marker '$work/replay-pid'"
+
 # --- a full disk: at start a clear error; mid-run tracing goes on, the failure is said and counted ---
 if [ -w /dev/full ]; then
   "$ET" --process-exec --record /dev/full > /dev/null 2> "$work/err"; rc=$?
