@@ -160,6 +160,25 @@ static __always_inline void tw_path__add(struct tw_builder *b, __u16 ftype, cons
  * scratch remembers where each component starts, so ".." is one pop, also
  * back into the directory part.
  */
+#define TW_JOIN_ROOM (2 * TW_CAP_PATH)
+#define TW_JOIN_MASK (TW_JOIN_ROOM - 1)
+
+struct tw_slash_find {
+	const char *buf;
+	__u32 from, at;
+};
+
+static long tw_slash_find__step(__u32 i, void *ctx)
+{
+	struct tw_slash_find *f = ctx;
+	__u32 p = f->from + i;
+
+	if (f->buf[p & TW_JOIN_MASK] != '/')
+		return 0;
+	f->at = p;
+	return 1;
+}
+
 struct tw_join {
 	char *out;        /* field data in the event */
 	const char *user; /* user string in scratch */
@@ -191,12 +210,13 @@ static long tw_join__step(__u32 i, void *ctx)
 		}
 		return c == '\0';
 	}
-	if (out_len + 1 + clen >= TW_CAP_PATH) {
+	/* room for twice the cap: a directory and a user string of up to 4 KiB each */
+	if (out_len + 1 + clen >= TW_JOIN_ROOM) {
 		j->truncated = 1;
 		return 1;
 	}
-	j->out[out_len & TW_PATH_AREA_MASK] = '/';
-	bpf_probe_read_kernel(j->out + ((out_len + 1) & TW_PATH_AREA_MASK), clen & TW_PATH_AREA_MASK,
+	j->out[out_len & TW_JOIN_MASK] = '/';
+	bpf_probe_read_kernel(j->out + ((out_len + 1) & TW_JOIN_MASK), clen & TW_PATH_AREA_MASK,
 			      j->user + (cs & TW_PATH_AREA_MASK));
 	if (j->top < 1024) {
 		j->slashes[j->top & 1023] = out_len + j->pos_final;
@@ -229,7 +249,7 @@ static __always_inline __u32 tw_path__add_at(struct tw_builder *b, __u16 ftype,
 	w.track_slashes = 1;
 	if (!tw_path__walk(&w, user[0] == '/' ? root : dir))
 		return 0;
-	d = tw_field__data(b, TW_CAP_PATH);
+	d = tw_field__data(b, TW_JOIN_ROOM); /* joined first, cut to the cap after */
 	if (!d)
 		return 0;
 	base_len = TW_PATH_AREA_SIZE - 1 - w.pos; /* "" for the root */
@@ -249,7 +269,21 @@ static __always_inline __u32 tw_path__add_at(struct tw_builder *b, __u16 ftype,
 		d[0] = '/';
 		j.out_len = 1;
 	}
-	d[j.out_len & TW_PATH_AREA_MASK] = '\0';
+	if (j.out_len >= TW_CAP_PATH) {
+		/*
+		 * Over the cap with its NUL: keep the tail, as the walk does (the
+		 * last names say most), starting at a '/': shift left, a forward
+		 * copy, which is safe for this overlap.
+		 */
+		struct tw_slash_find f = {.buf = d, .from = j.out_len + 1 - TW_CAP_PATH, .at = j.out_len};
+		bpf_loop(TW_CAP_PATH, tw_slash_find__step, &f, 0);
+		if (f.at >= j.out_len) /* one name longer than the cap: keep its end */
+			f.at = j.out_len + 1 - TW_CAP_PATH;
+		bpf_probe_read_kernel(d, (j.out_len - f.at) & TW_JOIN_MASK, d + (f.at & TW_JOIN_MASK));
+		j.out_len -= f.at;
+		j.truncated = 1;
+	}
+	d[j.out_len & TW_JOIN_MASK] = '\0';
 	tw_field__commit(b, ftype, j.out_len + 1, j.truncated ? TW_FIELD_FLAG_TRUNCATED : 0);
 	return j.out_len + 1;
 }

@@ -109,10 +109,14 @@ static __always_inline __u64 tw_arg(const struct tw_file_call *c, int i)
 	return tw_arg6(c->args, i);
 }
 
+/* The write family is coalesced; ftruncate and fallocate are reported one by one. */
 static __always_inline int tw_is_write(const struct tw_file_syscall *sc)
 {
-	return sc->kind == TW_FILE_KIND_FD && sc->change == TW_FILE_CHANGE_CONTENT;
+	return sc->op >= TW_FILE_OP_WRITE && sc->op <= TW_FILE_OP_PWRITEV2;
 }
+
+/* tw_file_call.pad: the call is a write inside a window, to count if it succeeds */
+#define TW_CALL_COALESCED 1
 
 static __always_inline struct tw_write_state *tw_write__state(__u32 tgid, struct file *f)
 {
@@ -122,20 +126,18 @@ static __always_inline struct tw_write_state *tw_write__state(__u32 tgid, struct
 
 /*
  * True when this write falls in the window of an earlier one on the same
- * open file: it is only counted, and the next event or the close carries it.
+ * open file: no event, the exit only counts it (if it succeeded) for the
+ * next event or the close to carry.
  */
-static __always_inline int tw_write__coalesced(__u32 tgid, struct file *f)
+static __always_inline int tw_write__in_window(__u32 tgid, struct file *f)
 {
 	struct tw_write_state *st;
 
 	if (!tw_cfg_write_window_ns)
 		return 0;
 	st = tw_write__state(tgid, f);
-	if (!st || st->ino != BPF_CORE_READ(f, f_inode, i_ino) ||
-	    bpf_ktime_get_ns() - st->last_emit_ns >= tw_cfg_write_window_ns)
-		return 0;
-	__sync_fetch_and_add(&st->pending, 1);
-	return 1;
+	return st && st->ino == BPF_CORE_READ(f, f_inode, i_ino) &&
+	       bpf_ktime_get_ns() - st->last_emit_ns < tw_cfg_write_window_ns;
 }
 
 /* Writes this event stands for: itself and those coalesced since the last one. */
@@ -271,8 +273,12 @@ int tw_file_sys_enter(struct tw_sys_enter_ctx *ctx)
 		struct file *f = tw_fd__file(task, (__s32)tw_arg(&call, sc->fd_arg));
 		if (!f || (BPF_CORE_READ(f, f_inode, i_mode) & TW_S_IFMT) != TW_S_IFREG)
 			return 0;
-		if (tw_filter__pid_rejects(tgid, TW_EVENT_FILE_MODIFY) || tw_write__coalesced(tgid, f))
+		if (tw_filter__pid_rejects(tgid, TW_EVENT_FILE_MODIFY))
 			return 0;
+		if (tw_write__in_window(tgid, f)) {
+			call.pad = TW_CALL_COALESCED;
+			call.args[0] = (__u64)f; /* the exit needs the file, not the fd */
+		}
 	} else if (sc->kind == TW_FILE_KIND_OPEN) {
 		if (!tw_open__interesting(sc, &call))
 			return 0;
@@ -341,6 +347,13 @@ int tw_file_sys_exit(struct tw_sys_exit_ctx *ctx)
 	bpf_map_delete_elem(&tw_file_inflight, &tid);
 	if (ctx->ret < 0 || call.nr != ctx->nr)
 		return 0;
+	if (call.pad == TW_CALL_COALESCED) {
+		struct tw_write_state *st = tw_write__state(bpf_get_current_pid_tgid() >> 32,
+							    (struct file *)call.args[0]);
+		if (st)
+			__sync_fetch_and_add(&st->pending, 1);
+		return 0;
+	}
 	nr = call.nr;
 	sc = bpf_map_lookup_elem(&tw_file_syscalls, &nr);
 	if (!sc)
@@ -380,11 +393,15 @@ int tw_file_sys_exit(struct tw_sys_exit_ctx *ctx)
 	case TW_FILE_KIND_OPEN:
 		if (tw_is_write(sc))
 			e->writes = tw_write__take(tgid, f);
+		else if (sc->change == TW_FILE_CHANGE_CONTENT)
+			e->writes = 1;
 		tw_inode__info(BPF_CORE_READ(f, f_inode), &e->file);
 		tw_path__add(&b, TW_FIELD_PATH, &f->f_path);
 		passes = !tw_filter__path_rejects(&b);
 		break;
 	case TW_FILE_KIND_PATH:
+		if (sc->change == TW_FILE_CHANGE_CONTENT) /* truncate */
+			e->writes = 1;
 		tw_add_at(&b, TW_FIELD_PATH, task, fs, &call, sc->fd_arg, sc->path_arg);
 		passes = !tw_filter__path_rejects(&b);
 		break;

@@ -40,7 +40,8 @@ enum tw_event_type {
 	TW_EVENT_FILE_RENAME = 6,
 	TW_EVENT_FILE_MODIFY = 7,
 	TW_EVENT_FILE_SHMEM_OPEN = 8,
-	/* 9..63 reserved for tty, network, scheduler events */
+	TW_EVENT_PROCESS_TTY_WRITE = 9,
+	/* 10..63 reserved for network and scheduler events */
 	TW_EVENT_TYPE_MAX = 64,
 };
 
@@ -224,6 +225,25 @@ struct tw_file_event {
 	struct tw_varlen_fields vl;  /* PATH | OLD_PATH + NEW_PATH, [SYMLINK_TARGET], [LINK_SOURCE] */
 };
 
+/* tw_tty_write.flags */
+#define TW_TTY_FLAG_PTY_MASTER 0x1   /* written to the master side (terminal emulator, sshd, tmux) */
+#define TW_TTY_FLAG_PTY_SLAVE 0x2    /* written to the slave side (/dev/pts/N): program output */
+#define TW_TTY_FLAG_CONSOLE 0x4      /* a virtual console, serial line or /dev/console */
+
+/* Terminal output: what a process wrote to a tty, from write/writev/pwrite64. */
+struct tw_tty_write {
+	struct tw_event_header hdr;
+	struct tw_tty tty;        /* the tty written to: numbers of its driver, window size */
+	struct tw_tty ctty;       /* the writer's controlling tty (major 0: none) */
+	__u32 flags;              /* TW_TTY_FLAG_* */
+	__u32 iflag, oflag, cflag, lflag;  /* the tty's termios flags */
+	__u32 pad;
+	__u64 orig_len;           /* bytes the call wrote (TTY_OUT holds at most 8 KiB of them) */
+	__u64 dropped_bytes;      /* bytes of this tty dropped by the rate budget since its last event */
+	char comm[16];
+	struct tw_varlen_fields vl;  /* TTY_OUT */
+};
+
 /* Pid filter flags: value of the kernel's pid filter map and of library pid rules. */
 #define TW_PID_INCLUDE 0x1     /* report only included processes (when any rule includes) */
 #define TW_PID_EXCLUDE 0x2     /* never report this process */
@@ -236,6 +256,8 @@ struct tw_kernel_stats {
 	__u64 lost_ringbuf;    /* records lost because the ring buffer was full */
 	__u64 truncated;       /* fields cut at their cap */
 	__u64 lost_scratch;    /* records not built because the scratch buffer was unavailable */
+	__u64 rate_limited;    /* events dropped on purpose by a rate budget (tty) */
+	__u64 rate_limited_bytes;
 };
 
 #endif /* TRACEWIRE_WIRE_H */

@@ -152,9 +152,10 @@ static void print_stats_human(const struct tw_stats *s, const struct tw_recorder
 			continue;
 		fprintf(stderr,
 			"  %-14s emitted %" PRIu64 " received %" PRIu64 " filtered %" PRIu64
-			" lost_ringbuf %" PRIu64 " lost_scratch %" PRIu64 " truncated %" PRIu64 "\n",
+			" lost_ringbuf %" PRIu64 " lost_scratch %" PRIu64 " truncated %" PRIu64
+			" rate_limited %" PRIu64 "\n",
 			tw_event_type_name(t), ts->emitted, ts->received, ts->filtered, ts->lost_ringbuf,
-			ts->lost_scratch, ts->truncated);
+			ts->lost_scratch, ts->truncated, ts->rate_limited);
 	}
 	if (rec)
 		fprintf(stderr, "  recording: %" PRIu64 " records written, %" PRIu64 " failed writes\n",
@@ -264,6 +265,7 @@ static int run_live(struct trace_state *st)
 	o.n_pid_rules = st->cli.n_pid_rules;
 	o.path_rules = st->cli.path_rules;
 	o.n_path_rules = st->cli.n_path_rules;
+	o.tty_budget_bytes = st->cli.tty_budget_bytes;
 	if (st->cli.write_window_ms >= 0)
 		o.file_write_window_ms = (uint32_t)st->cli.write_window_ms;
 	o.verbose = st->cli.verbose;

@@ -20,6 +20,8 @@ enum {
 	OPT_FILE_MODIFY,
 	OPT_FILE_SHMEM,
 	OPT_WRITE_WINDOW,
+	OPT_TTY,
+	OPT_TTY_BUDGET,
 	OPT_PATH_INCLUDE,
 	OPT_PATH_EXCLUDE,
 	OPT_PID,
@@ -51,6 +53,8 @@ static const struct option long_opts[] = {
 	{"file-modify", no_argument, NULL, OPT_FILE_MODIFY},
 	{"file-shmem", no_argument, NULL, OPT_FILE_SHMEM},
 	{"write-window-ms", required_argument, NULL, OPT_WRITE_WINDOW},
+	{"tty", no_argument, NULL, OPT_TTY},
+	{"tty-budget", required_argument, NULL, OPT_TTY_BUDGET},
 	{"path-include", required_argument, NULL, OPT_PATH_INCLUDE},
 	{"path-exclude", required_argument, NULL, OPT_PATH_EXCLUDE},
 	{"pid", required_argument, NULL, OPT_PID},
@@ -76,7 +80,7 @@ void tw_cli_usage(FILE *f)
 {
 	fputs(
 	    "Usage: EventsTrace [OPTIONS]\n"
-	    "Trace process and file events with eBPF and print one JSON object per line (NDJSON) on stdout.\n"
+	    "Trace process, file and terminal events with eBPF and print one JSON object per line (NDJSON) on stdout.\n"
 	    "\n"
 	    "Event types (default: all):\n"
 	    "  -a, --all                 every event type\n"
@@ -90,6 +94,7 @@ void tw_cli_usage(FILE *f)
 	    "      --file-rename         rename family (exchange / noreplace flagged)\n"
 	    "      --file-modify         writes, truncate, fallocate, chmod, chown, setxattr\n"
 	    "      --file-shmem          opens of shared memory files (/dev/shm)\n"
+	    "      --tty                 terminal output written to ttys and ptys (8 KiB per write)\n"
 	    "Filters (applied in the kernel):\n"
 	    "      --pid PID             only this process (repeatable)\n"
 	    "      --pid-tree PID        only this process and everything it forks from now on\n"
@@ -102,6 +107,8 @@ void tw_cli_usage(FILE *f)
 	    "      --write-window-ms MS  one content-modify event per open file per MS, later\n"
 	    "                            writes counted into the next event or the close\n"
 	    "                            (default 1000; 0 reports every write)\n"
+	    "      --tty-budget SIZE     at most SIZE bytes of output per tty per second, e.g. 64K;\n"
+	    "                            the rest is dropped in the kernel and counted\n"
 	    "Ring buffer:\n"
 	    "      --ring-size SIZE      ring buffer size, e.g. 16M (default 8M, power of two)\n"
 	    "      --wakeup POLICY       'kernel' (wake per caught-up event) or a byte count\n"
@@ -237,6 +244,17 @@ static int parse_option(struct tw_cli *cli, int c, const char *arg, char *err, s
 		return 0;
 	case OPT_FILE_SHMEM:
 		cli->event_mask |= TW_EVENT_BIT(TW_EVENT_FILE_SHMEM_OPEN);
+		return 0;
+	case OPT_TTY:
+		cli->event_mask |= TW_EVENTS_TTY;
+		return 0;
+	case OPT_TTY_BUDGET:
+		size = tw_cli_parse_size(arg);
+		if (size <= 0) {
+			snprintf(err, errlen, "invalid --tty-budget '%s' (bytes per second, e.g. 64K)", arg);
+			return -1;
+		}
+		cli->tty_budget_bytes = (uint64_t)size;
 		return 0;
 	case OPT_WRITE_WINDOW:
 		if (parse_u32(arg, &n) || n > 3600000) {

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <bpf/bpf.h>
@@ -160,6 +161,7 @@ static int set_globals(struct tw_ctx *ctx, struct bpf_object *obj)
 	uint32_t env = o->capture_env, cg = detect_cgroup_hierarchy();
 	uint64_t wake = o->wakeup_bytes, window = o->file_write_window_ms * 1000000ull;
 	uint32_t path_used = o->n_path_rules > 0, path_include = 0;
+	uint32_t nr_write = SYS_write, nr_writev = SYS_writev, nr_pwrite64 = SYS_pwrite64;
 	const struct {
 		const char *name;
 		const void *val;
@@ -170,6 +172,9 @@ static int set_globals(struct tw_ctx *ctx, struct bpf_object *obj)
 	    {"tw_cfg_cgroup_hierarchy", &cg, 4},      {"tw_cfg_wakeup_bytes", &wake, 8},
 	    {"tw_cfg_write_window_ns", &window, 8},   {"tw_cfg_path_filter_used", &path_used, 4},
 	    {"tw_cfg_path_include_mode", &path_include, 4},
+	    {"tw_cfg_tty_budget_bytes", &o->tty_budget_bytes, 8},
+	    {"tw_cfg_nr_write", &nr_write, 4},       {"tw_cfg_nr_writev", &nr_writev, 4},
+	    {"tw_cfg_nr_pwrite64", &nr_pwrite64, 4},
 	};
 
 	for (size_t i = 0; i < o->n_pid_rules; i++)
@@ -310,10 +315,10 @@ static int fail(struct tw_ctx *ctx, char *err, size_t errlen, int code, const ch
 /* Classic tracepoints attach by id, read from tracefs: make sure it is there. */
 static int need_tracefs(struct tw_ctx *ctx, char *err, size_t errlen)
 {
-	if (!(ctx->opts.event_mask & TW_EVENTS_FILE) || tw_tracefs_root())
+	if (!(ctx->opts.event_mask & (TW_EVENTS_FILE | TW_EVENTS_TTY)) || tw_tracefs_root())
 		return 0;
 	return fail(ctx, err, errlen, ENOENT, "tracefs is not mounted and could not be mounted at "
-					      "/sys/kernel/tracing (needed for file events)");
+					      "/sys/kernel/tracing (needed for file and tty events)");
 }
 
 static int open_domain(struct tw_ctx *ctx, const struct tw_domain_def *d, const struct btf *vmlinux,
@@ -566,6 +571,8 @@ int tw_ctx_stats(struct tw_ctx *ctx, struct tw_stats *out)
 			s->lost_ringbuf += percpu[c].lost_ringbuf;
 			s->truncated += percpu[c].truncated;
 			s->lost_scratch += percpu[c].lost_scratch;
+			s->rate_limited += percpu[c].rate_limited;
+			s->rate_limited_bytes += percpu[c].rate_limited_bytes;
 		}
 		out->lost_total += s->lost_ringbuf + s->lost_scratch;
 	}

@@ -23,6 +23,8 @@ static const struct tw_type_info type_info[TW_EVENT_TYPE_MAX] = {
 	FILE_TYPE(TW_EVENT_FILE_MODIFY, "FILE_MODIFY"),
 	FILE_TYPE(TW_EVENT_FILE_SHMEM_OPEN, "FILE_SHMEM_OPEN"),
 #undef FILE_TYPE
+	[TW_EVENT_PROCESS_TTY_WRITE] = {"PROCESS_TTY_WRITE", sizeof(struct tw_tty_write),
+					offsetof(struct tw_tty_write, vl)},
 };
 
 static const char *const field_names[TW_FIELD_TYPE_MAX] = {

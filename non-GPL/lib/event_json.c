@@ -83,15 +83,15 @@ static void creds_json(struct tw_json *j, const struct tw_creds *c)
 	tw_json_end_object(j);
 }
 
-static void tty_json(struct tw_json *j, const struct tw_tty *t)
+static void tty_json_named(struct tw_json *j, const char *key, const struct tw_tty *t)
 {
 	char name[32];
 
 	if (!t->major) { /* no device has major 0: no controlling tty */
-		tw_json_null(j, "tty");
+		tw_json_null(j, key);
 		return;
 	}
-	tw_json_begin_object(j, "tty");
+	tw_json_begin_object(j, key);
 	tw_json_u64(j, "major", t->major);
 	tw_json_u64(j, "minor", t->minor);
 	if (tw_tty_name(t->major, t->minor, name, sizeof(name)))
@@ -99,6 +99,11 @@ static void tty_json(struct tw_json *j, const struct tw_tty *t)
 	tw_json_u64(j, "rows", t->rows);
 	tw_json_u64(j, "cols", t->cols);
 	tw_json_end_object(j);
+}
+
+static void tty_json(struct tw_json *j, const struct tw_tty *t)
+{
+	tty_json_named(j, "tty", t);
 }
 
 static void namespaces_json(struct tw_json *j, const struct tw_namespaces *ns)
@@ -287,6 +292,31 @@ static void file_json(struct tw_json *j, const struct tw_event *ev)
 	tw_json_u64(j, "mount_ns", e->mnt_ns);
 }
 
+static void tty_write_json(struct tw_json *j, const struct tw_event *ev)
+{
+	const struct tw_tty_write *e = (const void *)ev->hdr;
+	struct tw_tty target = e->tty;
+
+	/* a pty master's driver numbers (128+) name the pair by its slave, pts/N */
+	if (e->flags & TW_TTY_FLAG_PTY_MASTER && target.major >= 128 && target.major <= 135)
+		target.major += 8;
+	comm_json(j, e->comm);
+	varlen_json(j, ev);
+	tw_json_u64(j, "orig_len", e->orig_len);
+	tty_json_named(j, "tty", &target);
+	tw_json_raw_string(j, "side", e->flags & TW_TTY_FLAG_PTY_MASTER  ? "master"
+				      : e->flags & TW_TTY_FLAG_PTY_SLAVE ? "slave"
+									   : "console");
+	tw_json_begin_object(j, "termios");
+	tw_json_u64(j, "iflag", e->iflag);
+	tw_json_u64(j, "oflag", e->oflag);
+	tw_json_u64(j, "cflag", e->cflag);
+	tw_json_u64(j, "lflag", e->lflag);
+	tw_json_end_object(j);
+	tty_json_named(j, "ctty", &e->ctty);
+	tw_json_u64(j, "dropped_bytes", e->dropped_bytes);
+}
+
 static void fork_json(struct tw_json *j, const struct tw_event *ev)
 {
 	const struct tw_process_fork *e = (const void *)ev->hdr;
@@ -326,6 +356,9 @@ void tw_event_to_json(struct tw_json *j, const struct tw_event *ev)
 	case TW_EVENT_FILE_MODIFY:
 	case TW_EVENT_FILE_SHMEM_OPEN:
 		file_json(j, ev);
+		break;
+	case TW_EVENT_PROCESS_TTY_WRITE:
+		tty_write_json(j, ev);
 		break;
 	default:
 		varlen_json(j, ev);

@@ -15,6 +15,7 @@
 #include "file_syscalls.h"
 #include "probe_table.h"
 #include "process.skel.h"
+#include "tty.skel.h"
 #include "tracewire_wire.h"
 
 #define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
@@ -167,9 +168,57 @@ static const struct tw_program_def file_programs[] = {
 	 file_attach_exit},
 };
 
+static struct bpf_object *tty_open(void **skel, const struct bpf_object_open_opts *opts)
+{
+	struct tty_bpf *s = tty_bpf__open_opts(opts);
+	*skel = s;
+	return s ? s->obj : NULL;
+}
+
+static void tty_destroy(void *skel)
+{
+	tty_bpf__destroy(skel);
+}
+
+/* Terminal output: the calls a process writes a tty with. */
+static int tty_attach(struct bpf_program *prog, struct tw_links *out, const char *prefix)
+{
+	static const char *const calls[] = {"write", "writev", "pwrite64"};
+	char tp[64];
+
+	for (size_t i = 0; i < ARRAY_LEN(calls); i++) {
+		struct bpf_link *link;
+		if (out->n == out->max)
+			return -E2BIG;
+		snprintf(tp, sizeof(tp), "%s%s", prefix, calls[i]);
+		link = bpf_program__attach_tracepoint(prog, "syscalls", tp);
+		if (!link)
+			return -errno;
+		out->links[out->n++] = link;
+	}
+	return 0;
+}
+
+static int tty_attach_enter(struct bpf_program *prog, const struct tw_options *o, struct tw_links *out)
+{
+	return tty_attach(prog, out, "sys_enter_");
+}
+
+static int tty_attach_exit(struct bpf_program *prog, const struct tw_options *o, struct tw_links *out)
+{
+	return tty_attach(prog, out, "sys_exit_");
+}
+
+static const struct tw_program_def tty_programs[] = {
+	{"tw_tty_sys_enter", "tracepoint/syscalls/sys_enter_write", TW_EVENTS_TTY, false,
+	 tty_attach_enter},
+	{"tw_tty_sys_exit", "tracepoint/syscalls/sys_exit_write", TW_EVENTS_TTY, false, tty_attach_exit},
+};
+
 const struct tw_domain_def tw_domains[] = {
 	{"process", process_open, process_destroy, NULL, process_programs, ARRAY_LEN(process_programs)},
 	{"file", file_open, file_destroy, file_after_load, file_programs, ARRAY_LEN(file_programs)},
+	{"tty", tty_open, tty_destroy, NULL, tty_programs, ARRAY_LEN(tty_programs)},
 };
 const size_t tw_n_domains = ARRAY_LEN(tw_domains);
 

@@ -95,6 +95,8 @@ void tw_stats_to_json(struct tw_json *j, const struct tw_stats *s, bool final)
 		tw_json_u64(j, "lost_ringbuf", ts->lost_ringbuf);
 		tw_json_u64(j, "lost_scratch", ts->lost_scratch);
 		tw_json_u64(j, "truncated", ts->truncated);
+		tw_json_u64(j, "rate_limited", ts->rate_limited);
+		tw_json_u64(j, "rate_limited_bytes", ts->rate_limited_bytes);
 		tw_json_end_object(j);
 	}
 	tw_json_end_object(j);

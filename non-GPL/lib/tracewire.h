@@ -36,7 +36,8 @@ extern "C" {
 	(TW_EVENT_BIT(TW_EVENT_FILE_CREATE) | TW_EVENT_BIT(TW_EVENT_FILE_DELETE) |        \
 	 TW_EVENT_BIT(TW_EVENT_FILE_RENAME) | TW_EVENT_BIT(TW_EVENT_FILE_MODIFY) |        \
 	 TW_EVENT_BIT(TW_EVENT_FILE_SHMEM_OPEN))
-#define TW_EVENTS_ALL (TW_EVENTS_PROCESS | TW_EVENTS_FILE)
+#define TW_EVENTS_TTY TW_EVENT_BIT(TW_EVENT_PROCESS_TTY_WRITE)
+#define TW_EVENTS_ALL (TW_EVENTS_PROCESS | TW_EVENTS_FILE | TW_EVENTS_TTY)
 
 /* tw_pid_rule.flags: TW_PID_INCLUDE, TW_PID_EXCLUDE, TW_PID_DESCENDANTS (tracewire_wire.h) */
 struct tw_pid_rule {
@@ -70,6 +71,8 @@ struct tw_options {
 	/* longest matching prefix decides; unmatched paths pass unless some rule includes */
 	const struct tw_path_rule *path_rules;
 	size_t n_path_rules;
+	uint64_t tty_budget_bytes;  /* PROCESS_TTY_WRITE: bytes per second per tty; 0: no limit.
+				       Dropped bytes are counted and carried by the next event. */
 	tw_log_fn log;              /* NULL: warnings and errors to stderr */
 	void *log_user;
 	bool verbose;               /* debug log including the libbpf/verifier log */
@@ -100,6 +103,8 @@ struct tw_type_stats {
 	uint64_t lost_ringbuf;  /* kernel: lost because the ring was full */
 	uint64_t truncated;     /* kernel: fields cut at their cap */
 	uint64_t lost_scratch;  /* kernel: not built (scratch buffer unavailable) */
+	uint64_t rate_limited;  /* kernel: dropped on purpose by a rate budget */
+	uint64_t rate_limited_bytes;
 	uint64_t received;      /* userspace: records decoded and delivered */
 };
 

@@ -31,6 +31,8 @@ void it_require_bpf(void)
 
 uint32_t it_ring_size;
 int64_t it_wakeup_bytes = -1;
+uint64_t it_tty_budget;
+uint32_t it_write_window_ms = IT_WRITE_WINDOW_DEFAULT;
 
 static int collect(void *user, const struct tw_event *ev)
 {
@@ -85,6 +87,9 @@ void it_start(struct it_trace *t, uint64_t mask, bool env, it_workload_fn fn, vo
 	o.wakeup_bytes = it_wakeup_bytes < 0 ? 0 : (uint32_t)it_wakeup_bytes;
 	if (it_ring_size)
 		o.ring_size = it_ring_size;
+	o.tty_budget_bytes = it_tty_budget;
+	if (it_write_window_ms != IT_WRITE_WINDOW_DEFAULT)
+		o.file_write_window_ms = it_write_window_ms;
 	rule.pid = t->child;
 	rule.flags = TW_PID_INCLUDE | TW_PID_DESCENDANTS;
 	o.pid_rules = &rule;

@@ -8,6 +8,7 @@
 #define TW_IT_HARNESS_H
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 #include <cjson/cJSON.h>
@@ -34,6 +35,11 @@ typedef void (*it_workload_fn)(void *arg);
 extern uint32_t it_ring_size;
 /* Wakeup threshold for the next it_start (-1: 0, a wakeup per record, the harness default). */
 extern int64_t it_wakeup_bytes;
+/* tty byte budget per second for the next it_start (0: none). */
+extern uint64_t it_tty_budget;
+/* File write coalescing window for the next it_start (IT_WRITE_WINDOW_DEFAULT: library default). */
+#define IT_WRITE_WINDOW_DEFAULT UINT32_MAX
+extern uint32_t it_write_window_ms;
 
 /*
  * Skip (with the reason printed) where BPF cannot load: not root or no BTF.

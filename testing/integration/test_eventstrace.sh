@@ -88,6 +88,21 @@ check "replay applies the event-type filter" \
 "$ET" --replay "$work/t.twr" --pid 1 > "$work/replay-pid" 2> /dev/null
 check "replay applies the pid filter" bash -c "! grep -q tw-e2e-marker '$work/replay-pid'"
 
+# --- terminal output under script(1); EventsTrace on a terminal never captures itself ---
+if command -v script > /dev/null; then
+  "$ET" --tty > "$work/tty" 2> /dev/null &
+  et=$!
+  sleep 1.5
+  script -qc "echo tw-script-marker" /dev/null > /dev/null
+  sleep 0.5
+  kill -INT $et; wait $et
+  check "tty output under script is captured" grep -q '"tty_out":"tw-script-marker\\n"' "$work/tty"
+  check "... from the slave side" grep -q '"tty_out":"tw-script-marker\\n".*"side":"slave"' "$work/tty"
+  script -qfc "timeout --preserve-status -s INT 2 '$ET' --tty --no-start-record" "$work/typescript" > /dev/null
+  check "EventsTrace printing to a pty does not capture its own output" \
+    bash -c "! grep -q '\"comm\":\"EventsTrace\"' '$work/typescript'"
+fi
+
 # --- a full disk: at start a clear error; mid-run tracing goes on, the failure is said and counted ---
 if [ -w /dev/full ]; then
   "$ET" --process-exec --record /dev/full > /dev/null 2> "$work/err"; rc=$?
