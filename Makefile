@@ -35,7 +35,7 @@ integration: build
 	cd $(BUILD) && ctest --output-on-failure -L integration
 
 bench: build
-	bash testing/bench/exec_bench.sh $(BUILD)
+	for w in exec file tty; do bash testing/bench/agent_bench.sh $(BUILD) $$w || exit 1; done
 
 clean:
 	rm -rf $(BUILD)
