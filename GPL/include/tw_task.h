@@ -114,4 +114,15 @@ static __always_inline struct kernfs_node *tw_kernfs__parent(struct kernfs_node 
 	return BPF_CORE_READ(kn, __parent);
 }
 
+/* The fixed header of every event, for task t (size is set when emitting). */
+static __always_inline void tw_header__fill(struct tw_event_header *h, __u32 type,
+					    struct task_struct *t)
+{
+	h->type = type;
+	h->cpu = bpf_get_smp_processor_id();
+	h->ts_mono_ns = bpf_ktime_get_ns();
+	h->ts_boot_ns = bpf_ktime_get_boot_ns();
+	tw_task__pid_info(t, &h->pids);
+}
+
 #endif /* TW_TASK_H */

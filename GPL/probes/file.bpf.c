@@ -19,6 +19,7 @@
 #include "tw_file.h"
 #include "tw_filter.h"
 #include "tw_path.h"
+#include "tw_syscall.h"
 #include "tw_task.h"
 
 char LICENSE[] SEC("license") = "GPL";
@@ -27,19 +28,6 @@ char LICENSE[] SEC("license") = "GPL";
 #define TW_O_CREAT 0100
 #define TW_O_TMPFILE 020000000
 
-struct tw_sys_enter_ctx {
-	__u64 common;
-	__s32 nr;
-	__u32 pad;
-	__u64 args[6];
-};
-
-struct tw_sys_exit_ctx {
-	__u64 common;
-	__s32 nr;
-	__u32 pad;
-	__s64 ret;
-};
 
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
@@ -179,11 +167,7 @@ static __always_inline void tw_file_event__common(struct tw_file_event *e, __u32
 						  struct task_struct *task,
 						  const struct tw_file_syscall *sc)
 {
-	e->hdr.type = type;
-	e->hdr.cpu = bpf_get_smp_processor_id();
-	e->hdr.ts_mono_ns = bpf_ktime_get_ns();
-	e->hdr.ts_boot_ns = bpf_ktime_get_boot_ns();
-	tw_task__pid_info(task, &e->hdr.pids);
+	tw_header__fill(&e->hdr, type, task);
 	tw_task__creds(task, &e->creds);
 	e->mnt_ns = BPF_CORE_READ(task, nsproxy, mnt_ns, ns.inum);
 	e->op = sc->op;
@@ -254,13 +238,7 @@ int tw_file_sys_enter(struct tw_sys_enter_ctx *ctx)
 	tgid = id >> 32;
 	tid = (__u32)id;
 	task = (struct task_struct *)bpf_get_current_task();
-	/*
-	 * A copy through probe_read, not ctx loads: the kernel refuses to attach a
-	 * program whose ctx reads go past the record of the call with the fewest
-	 * arguments (unlink has one), and indexing the copy is then allowed too.
-	 * Slots past the call's own arguments hold garbage and are never used.
-	 */
-	bpf_probe_read_kernel(call.args, sizeof(call.args), (void *)ctx + offsetof(struct tw_sys_enter_ctx, args));
+	tw_syscall__args(ctx, call.args, 6);
 	call.nr = ctx->nr;
 	call.pad = 0;
 

@@ -20,16 +20,6 @@ char LICENSE[] SEC("license") = "GPL";
 #define TW_S_ISGID 02000
 #define TW_SIGNAL_GROUP_EXIT 0x4
 
-static __always_inline void tw_header__fill(struct tw_event_header *h, __u32 type,
-					    struct task_struct *t)
-{
-	h->type = type;
-	h->cpu = bpf_get_smp_processor_id();
-	h->ts_mono_ns = bpf_ktime_get_ns();
-	h->ts_boot_ns = bpf_ktime_get_boot_ns();
-	tw_task__pid_info(t, &h->pids);
-}
-
 /* An unlinked file whose name memfd_create gave it ("memfd:NAME"). */
 static __always_inline int tw_file__is_memfd(struct file *f)
 {

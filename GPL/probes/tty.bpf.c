@@ -20,6 +20,7 @@
 #include "tw_emit.h"
 #include "tw_file.h"
 #include "tw_filter.h"
+#include "tw_syscall.h"
 #include "tw_task.h"
 
 char LICENSE[] SEC("license") = "GPL";
@@ -29,19 +30,6 @@ char LICENSE[] SEC("license") = "GPL";
 #define TW_PTY_TYPE_MASTER 1
 #define TW_TTY_MAX_SEGMENTS 32
 
-struct tw_sys_enter_ctx {
-	__u64 common;
-	__s32 nr;
-	__u32 pad;
-	__u64 args[6];
-};
-
-struct tw_sys_exit_ctx {
-	__u64 common;
-	__s32 nr;
-	__u32 pad;
-	__s64 ret;
-};
 
 /* A tty write in flight, by thread. */
 struct tw_tty_call {
@@ -160,9 +148,7 @@ int tw_tty_sys_enter(struct tw_sys_enter_ctx *ctx)
 	struct inode *ino;
 	__u32 tid = (__u32)bpf_get_current_pid_tgid();
 
-	/* args through probe_read: ctx loads past the smallest record refuse to attach */
-	bpf_probe_read_kernel(call.args, sizeof(call.args),
-			      (void *)ctx + __builtin_offsetof(struct tw_sys_enter_ctx, args));
+	tw_syscall__args(ctx, call.args, 3);
 	task = (struct task_struct *)bpf_get_current_task();
 	f = tw_fd__file(task, (__s32)call.args[0]);
 	if (!f)
@@ -213,11 +199,7 @@ int tw_tty_sys_exit(struct tw_sys_exit_ctx *ctx)
 		return 0;
 	__builtin_memset(e, 0, sizeof(*e));
 	task = (struct task_struct *)bpf_get_current_task();
-	e->hdr.type = TW_EVENT_PROCESS_TTY_WRITE;
-	e->hdr.cpu = bpf_get_smp_processor_id();
-	e->hdr.ts_mono_ns = bpf_ktime_get_ns();
-	e->hdr.ts_boot_ns = bpf_ktime_get_boot_ns();
-	tw_task__pid_info(task, &e->hdr.pids);
+	tw_header__fill(&e->hdr, TW_EVENT_PROCESS_TTY_WRITE, task);
 	tw_task__tty(task, &e->ctty);
 	bpf_get_current_comm(e->comm, sizeof(e->comm));
 
