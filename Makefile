@@ -6,7 +6,8 @@ JOBS ?= $(shell nproc)
 CMAKE_FLAGS ?=
 ARGS ?=
 
-.PHONY: all deps configure build run test unit integration bench clean
+.PHONY: all deps configure build run test unit integration bench asan fuzz clean
+FUZZ_SECONDS ?= 60
 
 all: build
 
@@ -37,5 +38,18 @@ integration: build
 bench: build
 	for w in exec file tty; do bash testing/bench/agent_bench.sh $(BUILD) $$w || exit 1; done
 
+# Unit tests built with AddressSanitizer and UBSan.
+asan: deps
+	cmake -S . -B $(BUILD)-asan -DTW_SANITIZE=ON $(CMAKE_FLAGS)
+	cmake --build $(BUILD)-asan -j $(JOBS)
+	cd $(BUILD)-asan && ctest --output-on-failure -L unit
+
+# Every libFuzzer target for FUZZ_SECONDS each (the whole userspace instrumented).
+fuzz: deps
+	CC=clang cmake -S . -B $(BUILD)-fuzz -DTW_FUZZ=ON \
+	  -DCMAKE_C_FLAGS="-g -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined"
+	cmake --build $(BUILD)-fuzz -j $(JOBS) --target fuzz_decode fuzz_replay fuzz_cli
+	bash testing/fuzz/run_fuzz.sh $(BUILD)-fuzz $(FUZZ_SECONDS)
+
 clean:
-	rm -rf $(BUILD)
+	rm -rf $(BUILD) $(BUILD)-asan $(BUILD)-fuzz
