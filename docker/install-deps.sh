@@ -9,7 +9,7 @@ packages=(
   gcc make cmake pkg-config clang llvm bpftool libbpf-dev libelf-dev zlib1g-dev
   libcjson-dev libcurl4-openssl-dev
   # tests
-  libcriterion-dev bc procps util-linux
+  libcriterion-dev libclang-rt-14-dev bc procps util-linux
 )
 [ "${1:-}" = "--with-bench" ] && packages+=(linux-perf procps)
 

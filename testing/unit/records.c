@@ -157,3 +157,44 @@ void rec_sample_exit(struct tw_rec *r)
 	e->core_dumped = 1;
 	memcpy(e->comm, "crashy", 7);
 }
+
+void rec_sample_file(struct tw_rec *r, uint32_t type, uint32_t op)
+{
+	struct tw_file_event *e;
+
+	rec_init(r, type);
+	e = rec_file(r);
+	e->creds = (struct tw_creds){.ruid = REC_RUID, .rgid = REC_RGID, .euid = REC_EUID,
+				     .egid = REC_EGID, .suid = REC_SUID, .sgid = REC_SGID,
+				     .cap_permitted = REC_CAP_PERMITTED,
+				     .cap_effective = REC_CAP_EFFECTIVE};
+	e->mnt_ns = REC_MNT_NS;
+	e->op = op;
+	memcpy(e->comm, REC_FILE_COMM, sizeof(REC_FILE_COMM));
+	e->file = (struct tw_file_info){.present = 1, .mode = REC_FILE_MODE, .inode = REC_FILE_INODE,
+					.dev_major = REC_FILE_DEV_MAJOR, .dev_minor = REC_FILE_DEV_MINOR,
+					.uid = REC_FILE_UID, .gid = REC_FILE_GID, .size = REC_FILE_SIZE,
+					.mtime_ns = REC_FILE_MTIME, .ctime_ns = REC_FILE_CTIME,
+					.nlink = REC_FILE_NLINK};
+}
+
+void rec_sample_tty(struct tw_rec *r, const void *out, uint32_t len)
+{
+	struct tw_tty_write *w;
+
+	rec_init(r, TW_EVENT_PROCESS_TTY_WRITE);
+	w = rec_tty(r);
+	w->tty = (struct tw_tty){.major = REC_TTY_MAJOR, .minor = REC_TTY_MINOR, .rows = REC_TTY_ROWS,
+				 .cols = REC_TTY_COLS};
+	w->ctty = w->tty;
+	w->flags = TW_TTY_FLAG_PTY_SLAVE;
+	w->iflag = REC_TTY_IFLAG;
+	w->oflag = REC_TTY_OFLAG;
+	w->cflag = REC_TTY_CFLAG;
+	w->lflag = REC_TTY_LFLAG;
+	w->orig_len = len;
+	w->dropped_bytes = 0;
+	memcpy(w->comm, REC_TTY_COMM, sizeof(REC_TTY_COMM));
+	if (out)
+		rec_add_field(r, TW_FIELD_TTY_OUT, 0, out, len);
+}

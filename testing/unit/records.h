@@ -62,7 +62,15 @@ static inline struct tw_process_exit *rec_exit(struct tw_rec *r)
 {
 	return (struct tw_process_exit *)r->buf;
 }
-/* The varlen head of an EXEC record (NULL for types without one). */
+static inline struct tw_file_event *rec_file(struct tw_rec *r)
+{
+	return (struct tw_file_event *)r->buf;
+}
+static inline struct tw_tty_write *rec_tty(struct tw_rec *r)
+{
+	return (struct tw_tty_write *)r->buf;
+}
+/* The varlen head of an EXEC, FILE_* or TTY_WRITE record (NULL for types without one). */
 static inline struct tw_varlen_fields *rec_vl(struct tw_rec *r)
 {
 	return r->vl_off ? (struct tw_varlen_fields *)(r->buf + r->vl_off) : NULL;
@@ -110,5 +118,57 @@ void rec_sample_exec(struct tw_rec *r);
 void rec_sample_fork(struct tw_rec *r);
 /* EXIT with exit_code 0x8b (SIGSEGV, core), comm "crashy". */
 void rec_sample_exit(struct tw_rec *r);
+
+
+/* Credentials rec_sample_file() puts into a file event. */
+#define REC_RUID 1000
+#define REC_RGID 1001
+#define REC_EUID 1002
+#define REC_EGID 1003
+#define REC_SUID 1004
+#define REC_SGID 1005
+#define REC_CAP_PERMITTED 0x1ffffffffffull
+#define REC_CAP_EFFECTIVE 0x3000ull
+#define REC_MNT_NS 4026531841u
+
+/* File information rec_sample_file() puts into a file event (present). */
+#define REC_FILE_MODE 0100644u            /* regular file, "0644" */
+#define REC_FILE_INODE 10970585ull
+#define REC_FILE_DEV_MAJOR 254u
+#define REC_FILE_DEV_MINOR 1u
+#define REC_FILE_UID 1000u
+#define REC_FILE_GID 100u
+#define REC_FILE_SIZE 4096ull
+#define REC_FILE_NLINK 1u
+#define REC_FILE_MTIME 1795313350602814000ull
+#define REC_FILE_CTIME 1795313350602815000ull
+#define REC_FILE_COMM "editor"
+
+/*
+ * A file event of `type` (TW_EVENT_FILE_*) made by `op` (TW_FILE_OP_*):
+ * comm REC_FILE_COMM, creds REC_*UID/GID/CAP, mount_ns REC_MNT_NS, file
+ * information present with the REC_FILE_* values, change/flags/writes 0 and
+ * no fields (add PATH, OLD_PATH + NEW_PATH, ... with rec_add_str).
+ */
+void rec_sample_file(struct tw_rec *r, uint32_t type, uint32_t op);
+
+/* Values rec_sample_tty() puts into a PROCESS_TTY_WRITE. */
+#define REC_TTY_MAJOR 136u  /* pts/3, slave side */
+#define REC_TTY_MINOR 3u
+#define REC_TTY_ROWS 24u
+#define REC_TTY_COLS 80u
+#define REC_TTY_IFLAG 0x4500u
+#define REC_TTY_OFLAG 0x5u
+#define REC_TTY_CFLAG 0xbfu
+#define REC_TTY_LFLAG 0x8a3bu
+#define REC_TTY_COMM "bash"
+
+/*
+ * A PROCESS_TTY_WRITE to pts/3 (slave side, flags TW_TTY_FLAG_PTY_SLAVE),
+ * which is also the writer's controlling tty, with the REC_TTY_* values,
+ * orig_len = len, dropped_bytes 0 and one TTY_OUT field holding exactly the
+ * len bytes at out (no NUL added). out NULL: no TTY_OUT field at all.
+ */
+void rec_sample_tty(struct tw_rec *r, const void *out, uint32_t len);
 
 #endif

@@ -37,6 +37,67 @@ static int decode_rec(const struct tw_rec *r)
 	return decode_copy(r, rec_len(r));
 }
 
+
+/*
+ * Valid records of the file and tty types, each with the fields its kind of
+ * event carries (docs/events.md, 5): sample_new(i, r) for i < N_NEW_SAMPLES.
+ */
+struct new_sample {
+	uint32_t type, op;
+	struct {
+		uint16_t type;
+		const char *s;
+	} fields[3];
+};
+
+static const struct new_sample new_samples[] = {
+	{TW_EVENT_FILE_CREATE, TW_FILE_OP_OPENAT, {{TW_FIELD_PATH, "/tmp/docdemo/a.txt"}}},
+	{TW_EVENT_FILE_CREATE,
+	 TW_FILE_OP_SYMLINKAT,
+	 {{TW_FIELD_SYMLINK_TARGET, "../b.txt"}, {TW_FIELD_PATH, "/tmp/docdemo/sub/lnk"}}},
+	{TW_EVENT_FILE_CREATE,
+	 TW_FILE_OP_LINKAT,
+	 {{TW_FIELD_LINK_SOURCE, "/tmp/docdemo/b.txt"}, {TW_FIELD_PATH, "/tmp/docdemo/hard.txt"}}},
+	{TW_EVENT_FILE_DELETE, TW_FILE_OP_UNLINKAT, {{TW_FIELD_PATH, "/tmp/docdemo/x"}}},
+	{TW_EVENT_FILE_RENAME,
+	 TW_FILE_OP_RENAMEAT2,
+	 {{TW_FIELD_OLD_PATH, "/tmp/docdemo/c.txt"}, {TW_FIELD_NEW_PATH, "/tmp/docdemo/sub/d.txt"}}},
+	{TW_EVENT_FILE_MODIFY, TW_FILE_OP_PWRITE64, {{TW_FIELD_PATH, "/var/log/app.log"}}},
+	{TW_EVENT_FILE_SHMEM_OPEN, TW_FILE_OP_OPENAT, {{TW_FIELD_PATH, "/dev/shm/seg"}}},
+	{TW_EVENT_PROCESS_TTY_WRITE, 0, {{TW_FIELD_TTY_OUT, NULL}}},
+};
+#define N_NEW_SAMPLES (sizeof(new_samples) / sizeof(new_samples[0]))
+
+/* Terminal output with an escape sequence, bytes that are not UTF-8 and a NUL. */
+static const char tty_bytes[] = "hello \033[1;31mtty\033[0m \xff\xfe\0end\r\n";
+#define TTY_BYTES_LEN ((uint32_t)(sizeof(tty_bytes) - 1))
+
+static size_t sample_nfields(size_t i)
+{
+	size_t n = 0;
+
+	while (n < 3 && new_samples[i].fields[n].type)
+		n++;
+	return n;
+}
+
+static void sample_new(size_t i, struct tw_rec *r)
+{
+	const struct new_sample *s = &new_samples[i];
+
+	if (s->type == TW_EVENT_PROCESS_TTY_WRITE) {
+		rec_sample_tty(r, tty_bytes, TTY_BYTES_LEN);
+		return;
+	}
+	rec_sample_file(r, s->type, s->op);
+	if (s->type == TW_EVENT_FILE_MODIFY) {
+		rec_file(r)->change = TW_FILE_CHANGE_CONTENT;
+		rec_file(r)->writes = 3;
+	}
+	for (size_t k = 0; k < sample_nfields(i); k++)
+		rec_add_str(r, s->fields[k].type, s->fields[k].s);
+}
+
 /* ---- wire layout -------------------------------------------------------- */
 
 /* Recordings and the BPF side depend on these sizes; a change is a wire break. */
@@ -49,9 +110,23 @@ Test(layout, struct_sizes_are_the_wire_abi)
 	cr_expect_eq(sizeof(struct tw_process_exec), 176);
 	cr_expect_eq(sizeof(struct tw_process_fork), 104);
 	cr_expect_eq(sizeof(struct tw_process_exit), 88);
+	cr_expect_eq(sizeof(struct tw_creds), 40);
+	cr_expect_eq(sizeof(struct tw_tty), 8);
+	cr_expect_eq(sizeof(struct tw_file_info), 64);
+	cr_expect_eq(sizeof(struct tw_file_event), 208);
+	cr_expect_eq(offsetof(struct tw_file_event, file), 136);
+	cr_expect_eq(offsetof(struct tw_file_event, vl), 200);
+	cr_expect_eq(sizeof(struct tw_tty_write), 136);
+	cr_expect_eq(offsetof(struct tw_tty_write, orig_len), 96);
+	cr_expect_eq(offsetof(struct tw_tty_write, vl), 128);
+	cr_expect_eq(sizeof(struct tw_kernel_stats), 7 * sizeof(uint64_t));
 	/* the varlen head is the very last member, without tail padding */
 	cr_expect_eq(offsetof(struct tw_process_exec, vl) + sizeof(struct tw_varlen_fields),
 		     sizeof(struct tw_process_exec));
+	cr_expect_eq(offsetof(struct tw_file_event, vl) + sizeof(struct tw_varlen_fields),
+		     sizeof(struct tw_file_event));
+	cr_expect_eq(offsetof(struct tw_tty_write, vl) + sizeof(struct tw_varlen_fields),
+		     sizeof(struct tw_tty_write));
 }
 
 Test(layout, fixed_size_and_varlen_offset)
@@ -62,8 +137,16 @@ Test(layout, fixed_size_and_varlen_offset)
 	cr_expect_eq(tw_event_varlen_offset(TW_EVENT_PROCESS_EXEC), offsetof(struct tw_process_exec, vl));
 	cr_expect_eq(tw_event_varlen_offset(TW_EVENT_PROCESS_FORK), 0);
 	cr_expect_eq(tw_event_varlen_offset(TW_EVENT_PROCESS_EXIT), 0);
+	for (uint32_t t = TW_EVENT_FILE_CREATE; t <= TW_EVENT_FILE_SHMEM_OPEN; t++) {
+		cr_expect_eq(tw_event_fixed_size(t), sizeof(struct tw_file_event), "type %u", t);
+		cr_expect_eq(tw_event_varlen_offset(t), offsetof(struct tw_file_event, vl), "type %u", t);
+	}
+	cr_expect_eq(tw_event_fixed_size(TW_EVENT_PROCESS_TTY_WRITE), sizeof(struct tw_tty_write));
+	cr_expect_eq(tw_event_varlen_offset(TW_EVENT_PROCESS_TTY_WRITE), offsetof(struct tw_tty_write, vl));
 
-	const uint32_t unknown[] = {TW_EVENT_NONE, 4, 63, TW_EVENT_TYPE_MAX, 65, 0xFFFF, UINT32_MAX};
+	/* 10..63 are reserved, not known */
+	const uint32_t unknown[] = {TW_EVENT_NONE, TW_EVENT_PROCESS_TTY_WRITE + 1, 40, TW_EVENT_TYPE_MAX - 1,
+				    TW_EVENT_TYPE_MAX, 65, 0xFFFF, UINT32_MAX};
 	for (size_t i = 0; i < sizeof(unknown) / sizeof(unknown[0]); i++) {
 		cr_expect_eq(tw_event_fixed_size(unknown[i]), 0, "type %u", unknown[i]);
 		cr_expect_eq(tw_event_varlen_offset(unknown[i]), 0, "type %u", unknown[i]);
@@ -77,14 +160,30 @@ Test(names, event_type_names)
 	cr_expect_str_eq(tw_event_type_name(TW_EVENT_PROCESS_EXEC), "PROCESS_EXEC");
 	cr_expect_str_eq(tw_event_type_name(TW_EVENT_PROCESS_FORK), "PROCESS_FORK");
 	cr_expect_str_eq(tw_event_type_name(TW_EVENT_PROCESS_EXIT), "PROCESS_EXIT");
+	cr_expect_str_eq(tw_event_type_name(TW_EVENT_FILE_CREATE), "FILE_CREATE");
+	cr_expect_str_eq(tw_event_type_name(TW_EVENT_FILE_DELETE), "FILE_DELETE");
+	cr_expect_str_eq(tw_event_type_name(TW_EVENT_FILE_RENAME), "FILE_RENAME");
+	cr_expect_str_eq(tw_event_type_name(TW_EVENT_FILE_MODIFY), "FILE_MODIFY");
+	cr_expect_str_eq(tw_event_type_name(TW_EVENT_FILE_SHMEM_OPEN), "FILE_SHMEM_OPEN");
+	cr_expect_str_eq(tw_event_type_name(TW_EVENT_PROCESS_TTY_WRITE), "PROCESS_TTY_WRITE");
 	cr_expect_null(tw_event_type_name(TW_EVENT_NONE));
-	cr_expect_null(tw_event_type_name(4));
+	cr_expect_null(tw_event_type_name(TW_EVENT_PROCESS_TTY_WRITE + 1));
+	cr_expect_null(tw_event_type_name(TW_EVENT_TYPE_MAX - 1));
 	cr_expect_null(tw_event_type_name(TW_EVENT_TYPE_MAX));
 	cr_expect_null(tw_event_type_name(UINT32_MAX));
 
 	cr_expect_eq(tw_event_type_from_name("PROCESS_EXEC"), TW_EVENT_PROCESS_EXEC);
 	cr_expect_eq(tw_event_type_from_name("process_fork"), TW_EVENT_PROCESS_FORK);
 	cr_expect_eq(tw_event_type_from_name("Process_Exit"), TW_EVENT_PROCESS_EXIT);
+	cr_expect_eq(tw_event_type_from_name("file_create"), TW_EVENT_FILE_CREATE);
+	cr_expect_eq(tw_event_type_from_name("FILE_DELETE"), TW_EVENT_FILE_DELETE);
+	cr_expect_eq(tw_event_type_from_name("File_Rename"), TW_EVENT_FILE_RENAME);
+	cr_expect_eq(tw_event_type_from_name("FILE_MODIFY"), TW_EVENT_FILE_MODIFY);
+	cr_expect_eq(tw_event_type_from_name("file_shmem_open"), TW_EVENT_FILE_SHMEM_OPEN);
+	cr_expect_eq(tw_event_type_from_name("PROCESS_TTY_WRITE"), TW_EVENT_PROCESS_TTY_WRITE);
+	cr_expect_eq(tw_event_type_from_name("FILE"), -1);
+	cr_expect_eq(tw_event_type_from_name("FILE_SHMEM"), -1);
+	cr_expect_eq(tw_event_type_from_name("TTY_WRITE"), -1);
 	cr_expect_eq(tw_event_type_from_name("PROCESS"), -1);
 	cr_expect_eq(tw_event_type_from_name("PROCESS_EXECX"), -1);
 	cr_expect_eq(tw_event_type_from_name(""), -1);
@@ -102,12 +201,13 @@ Test(names, field_type_names)
 		{TW_FIELD_PATH, "path"},            {TW_FIELD_OLD_PATH, "old_path"},
 		{TW_FIELD_NEW_PATH, "new_path"},    {TW_FIELD_SYMLINK_TARGET, "symlink_target"},
 		{TW_FIELD_TTY_OUT, "tty_out"},      {TW_FIELD_DNS_NAME, "dns_name"},
-		{TW_FIELD_INTERPRETER, "interpreter"},
+		{TW_FIELD_INTERPRETER, "interpreter"}, {TW_FIELD_LINK_SOURCE, "link_source"},
 	};
 	for (size_t i = 0; i < sizeof(known) / sizeof(known[0]); i++)
 		cr_expect_str_eq(tw_field_type_name(known[i].type), known[i].name);
 	cr_expect_null(tw_field_type_name(TW_FIELD_NONE));
-	cr_expect_null(tw_field_type_name(14));
+	cr_expect_null(tw_field_type_name(TW_FIELD_LINK_SOURCE + 1));
+	cr_expect_null(tw_field_type_name(TW_FIELD_TYPE_MAX - 1));
 	cr_expect_null(tw_field_type_name(TW_FIELD_TYPE_MAX));
 	cr_expect_null(tw_field_type_name(0xFFFF));
 	cr_expect_null(tw_field_type_name(UINT32_MAX));
@@ -274,6 +374,201 @@ Test(decode, overwrites_previous_event)
 	cr_expect_eq(ev.hdr, rec_data(&f));
 	rec_free(&x);
 	rec_free(&f);
+}
+
+/* ---- file and tty records ---------------------------------------------- */
+
+/* Every file event kind with its path fields: all found, in place, nothing else. */
+Test(decode, file_events_with_their_fields)
+{
+	static const uint16_t path_fields[] = {TW_FIELD_PATH, TW_FIELD_OLD_PATH, TW_FIELD_NEW_PATH,
+					       TW_FIELD_SYMLINK_TARGET, TW_FIELD_LINK_SOURCE};
+
+	for (size_t i = 0; i < N_NEW_SAMPLES; i++) {
+		const struct new_sample *s = &new_samples[i];
+		const struct tw_file_event *e;
+		struct tw_rec r;
+		struct tw_event ev;
+		size_t n = sample_nfields(i), want_len = sizeof(struct tw_file_event);
+
+		if (s->type == TW_EVENT_PROCESS_TTY_WRITE)
+			continue;
+		sample_new(i, &r);
+		for (size_t k = 0; k < n; k++)
+			want_len += sizeof(struct tw_varlen_field) + strlen(s->fields[k].s) + 1;
+		cr_assert_eq(rec_len(&r), want_len, "sample %zu", i);
+		memset(&ev, 0xA5, sizeof(ev));
+		cr_assert_eq(decode_rec(&r), 0, "sample %zu", i);
+		cr_assert_eq(tw_event_decode(rec_data(&r), rec_len(&r), &ev), 0, "sample %zu", i);
+		cr_expect_eq(ev.hdr, rec_data(&r));
+		cr_expect_eq(ev.len, want_len);
+		cr_expect_eq(ev.ts_realtime_ns, 0);
+		cr_assert_eq((const void *)ev.vl, (const void *)rec_vl(&r), "sample %zu", i);
+		cr_expect_eq((const char *)ev.vl - (const char *)ev.hdr, 200);
+		cr_expect_eq(ev.vl->count, n, "sample %zu", i);
+
+		e = (const struct tw_file_event *)ev.hdr;
+		cr_expect_eq(e->hdr.type, s->type);
+		cr_expect_eq(e->op, s->op);
+		cr_expect_eq(e->mnt_ns, REC_MNT_NS);
+		cr_expect_eq(e->creds.euid, REC_EUID);
+		cr_expect_eq(e->file.present, 1);
+		cr_expect_eq(e->file.inode, REC_FILE_INODE);
+		cr_expect_eq(e->file.ctime_ns, REC_FILE_CTIME);
+		cr_expect_str_eq(e->comm, REC_FILE_COMM);
+
+		for (size_t p = 0; p < sizeof(path_fields) / sizeof(path_fields[0]); p++) {
+			const struct tw_varlen_field *f = tw_event_field(&ev, path_fields[p]);
+			size_t k;
+
+			for (k = 0; k < n && s->fields[k].type != path_fields[p]; k++)
+				;
+			if (k == n) {
+				cr_expect_null(f, "sample %zu: field %u should be absent", i, path_fields[p]);
+				continue;
+			}
+			cr_assert_not_null(f, "sample %zu: field %u missing", i, path_fields[p]);
+			cr_expect_eq(f, rec_field(&r, k), "sample %zu: field %u", i, path_fields[p]);
+			cr_expect_eq(f->flags, 0);
+			cr_expect_eq(f->size, strlen(s->fields[k].s) + 1);
+			cr_expect_arr_eq(f->data, s->fields[k].s, f->size);
+		}
+		cr_expect_null(tw_event_field(&ev, TW_FIELD_TTY_OUT));
+		rec_free(&r);
+	}
+}
+
+Test(decode, file_event_without_fields)
+{
+	for (uint32_t t = TW_EVENT_FILE_CREATE; t <= TW_EVENT_FILE_SHMEM_OPEN; t++) {
+		struct tw_rec r;
+		struct tw_event ev;
+		int n = 0;
+
+		rec_sample_file(&r, t, TW_FILE_OP_OPENAT);
+		rec_file(&r)->file.present = 0;
+		cr_assert_eq(rec_len(&r), sizeof(struct tw_file_event));
+		cr_assert_eq(decode_rec(&r), 0, "type %u", t);
+		cr_assert_eq(tw_event_decode(rec_data(&r), rec_len(&r), &ev), 0);
+		cr_assert_not_null(ev.vl, "type %u", t);
+		cr_expect_eq(ev.vl->count, 0);
+		cr_expect_eq(ev.vl->size, 0);
+		cr_expect_null(tw_event_field(&ev, TW_FIELD_PATH));
+		FOR_EACH_VARLEN_FIELD(ev.vl, f) {
+			(void)f;
+			n++;
+		}
+		cr_expect_eq(n, 0);
+		rec_free(&r);
+	}
+}
+
+/* A truncated path, an unknown field type and an empty field are all accepted. */
+Test(decode, file_event_odd_fields)
+{
+	struct tw_rec r;
+	struct tw_event ev;
+	const struct tw_varlen_field *f;
+
+	rec_sample_file(&r, TW_EVENT_FILE_RENAME, TW_FILE_OP_RENAME);
+	rec_add_field(&r, TW_FIELD_OLD_PATH, TW_FIELD_FLAG_TRUNCATED, "/D200/D2", 8); /* no NUL */
+	rec_add_field(&r, 60, 0, "\x01\x02\x03", 3);
+	rec_add_field(&r, TW_FIELD_NEW_PATH, 0, NULL, 0);
+	cr_assert_eq(decode_rec(&r), 0);
+	cr_assert_eq(tw_event_decode(rec_data(&r), rec_len(&r), &ev), 0);
+	cr_expect_eq(ev.vl->count, 3);
+	f = tw_event_field(&ev, TW_FIELD_OLD_PATH);
+	cr_assert_not_null(f);
+	cr_expect_eq(f->flags, TW_FIELD_FLAG_TRUNCATED);
+	cr_expect_eq(f->size, 8);
+	f = tw_event_field(&ev, TW_FIELD_NEW_PATH);
+	cr_assert_not_null(f);
+	cr_expect_eq(f, rec_field(&r, 2));
+	cr_expect_eq(f->size, 0);
+	rec_free(&r);
+}
+
+Test(decode, tty_write)
+{
+	struct tw_rec r;
+	struct tw_event ev;
+	const struct tw_tty_write *w;
+	const struct tw_varlen_field *f;
+
+	rec_sample_tty(&r, tty_bytes, TTY_BYTES_LEN);
+	rec_tty(&r)->dropped_bytes = 12345;
+	cr_assert_eq(rec_len(&r), sizeof(struct tw_tty_write) + sizeof(struct tw_varlen_field) + TTY_BYTES_LEN);
+	cr_assert_eq(decode_rec(&r), 0);
+	memset(&ev, 0xA5, sizeof(ev));
+	cr_assert_eq(tw_event_decode(rec_data(&r), rec_len(&r), &ev), 0);
+	cr_expect_eq(ev.hdr, rec_data(&r));
+	cr_expect_eq(ev.len, rec_len(&r));
+	cr_expect_eq(ev.ts_realtime_ns, 0);
+	cr_assert_eq((const void *)ev.vl, (const void *)rec_vl(&r));
+	cr_expect_eq((const char *)ev.vl - (const char *)ev.hdr, 128);
+	cr_expect_eq(ev.vl->count, 1);
+
+	w = (const struct tw_tty_write *)ev.hdr;
+	cr_expect_eq(w->hdr.type, TW_EVENT_PROCESS_TTY_WRITE);
+	cr_expect_eq(w->tty.major, REC_TTY_MAJOR);
+	cr_expect_eq(w->tty.minor, REC_TTY_MINOR);
+	cr_expect_eq(w->ctty.rows, REC_TTY_ROWS);
+	cr_expect_eq(w->flags, TW_TTY_FLAG_PTY_SLAVE);
+	cr_expect_eq(w->lflag, REC_TTY_LFLAG);
+	cr_expect_eq(w->orig_len, TTY_BYTES_LEN);
+	cr_expect_eq(w->dropped_bytes, 12345);
+	cr_expect_str_eq(w->comm, REC_TTY_COMM);
+
+	/* raw bytes, NUL, ESC and 0xff included, exactly as written */
+	f = tw_event_field(&ev, TW_FIELD_TTY_OUT);
+	cr_assert_not_null(f);
+	cr_expect_eq(f, rec_field(&r, 0));
+	cr_expect_eq(f->size, TTY_BYTES_LEN);
+	cr_expect_arr_eq(f->data, tty_bytes, TTY_BYTES_LEN);
+	cr_expect_null(tw_event_field(&ev, TW_FIELD_PATH));
+	rec_free(&r);
+}
+
+/* Output cut at its 8 KiB cap, an empty output and no output field at all. */
+Test(decode, tty_write_cap_empty_and_absent_output)
+{
+	unsigned char *big = malloc(TW_CAP_TTY_OUT);
+	struct tw_rec r;
+	struct tw_event ev;
+	const struct tw_varlen_field *f;
+
+	cr_assert_not_null(big);
+	for (size_t i = 0; i < TW_CAP_TTY_OUT; i++)
+		big[i] = (unsigned char)(i * 7);
+	rec_sample_tty(&r, big, TW_CAP_TTY_OUT);
+	rec_field(&r, 0)->flags = TW_FIELD_FLAG_TRUNCATED;
+	rec_tty(&r)->orig_len = 20480;
+	cr_assert_eq(decode_rec(&r), 0);
+	cr_assert_eq(tw_event_decode(rec_data(&r), rec_len(&r), &ev), 0);
+	f = tw_event_field(&ev, TW_FIELD_TTY_OUT);
+	cr_assert_not_null(f);
+	cr_expect_eq(f->size, TW_CAP_TTY_OUT);
+	cr_expect_eq(f->flags, TW_FIELD_FLAG_TRUNCATED);
+	cr_expect_arr_eq(f->data, big, TW_CAP_TTY_OUT);
+	rec_free(&r);
+	free(big);
+
+	rec_sample_tty(&r, "", 0);
+	cr_assert_eq(decode_rec(&r), 0);
+	cr_assert_eq(tw_event_decode(rec_data(&r), rec_len(&r), &ev), 0);
+	f = tw_event_field(&ev, TW_FIELD_TTY_OUT);
+	cr_assert_not_null(f, "an empty TTY_OUT field is still a field");
+	cr_expect_eq(f->size, 0);
+	rec_free(&r);
+
+	rec_sample_tty(&r, NULL, 0);
+	cr_assert_eq(rec_len(&r), sizeof(struct tw_tty_write));
+	cr_assert_eq(decode_rec(&r), 0);
+	cr_assert_eq(tw_event_decode(rec_data(&r), rec_len(&r), &ev), 0);
+	cr_assert_not_null(ev.vl);
+	cr_expect_eq(ev.vl->count, 0);
+	cr_expect_null(tw_event_field(&ev, TW_FIELD_TTY_OUT));
+	rec_free(&r);
 }
 
 /* ---- field iteration ---------------------------------------------------- */
@@ -466,7 +761,8 @@ Test(malformed, trailing_bytes_after_fields)
 Test(malformed, unknown_event_type)
 {
 	struct tw_rec r;
-	const uint16_t types[] = {TW_EVENT_NONE, 4, 5, 63, TW_EVENT_TYPE_MAX, 65, 0x8000, 0xFFFF};
+	const uint16_t types[] = {TW_EVENT_NONE,         TW_EVENT_PROCESS_TTY_WRITE + 1, 11, 63,
+				  TW_EVENT_TYPE_MAX,     65, 0x8000, 0xFFFF};
 
 	for (size_t i = 0; i < sizeof(types) / sizeof(types[0]); i++) {
 		rec_sample_exec(&r);
@@ -475,16 +771,18 @@ Test(malformed, unknown_event_type)
 		rec_free(&r);
 	}
 	/* a header-only record of an unknown type */
-	rec_init(&r, 9);
+	rec_init(&r, TW_EVENT_TYPE_MAX - 1);
 	cr_expect_eq(decode_rec(&r), -TW_DECODE_UNKNOWN_TYPE);
 	rec_free(&r);
 }
 
 Test(malformed, shorter_than_fixed_part)
 {
-	const uint32_t types[] = {TW_EVENT_PROCESS_EXEC, TW_EVENT_PROCESS_FORK, TW_EVENT_PROCESS_EXIT};
+	const uint32_t types[] = {TW_EVENT_PROCESS_EXEC, TW_EVENT_PROCESS_FORK,     TW_EVENT_PROCESS_EXIT,
+				  TW_EVENT_FILE_CREATE,  TW_EVENT_FILE_DELETE,      TW_EVENT_FILE_RENAME,
+				  TW_EVENT_FILE_MODIFY,  TW_EVENT_FILE_SHMEM_OPEN, TW_EVENT_PROCESS_TTY_WRITE};
 
-	for (size_t i = 0; i < 3; i++) {
+	for (size_t i = 0; i < sizeof(types) / sizeof(types[0]); i++) {
 		size_t fixed = tw_event_fixed_size(types[i]);
 		const size_t lens[] = {sizeof(struct tw_event_header), sizeof(struct tw_event_header) + 1,
 				       fixed - 8, fixed - 1};
@@ -642,6 +940,181 @@ Test(malformed, field_header_cut_in_the_middle)
 	}
 }
 
+/* ---- malformed file and tty records ------------------------------------ */
+
+Test(malformed, new_types_header_size_disagrees)
+{
+	for (size_t i = 0; i < N_NEW_SAMPLES; i++) {
+		const int32_t deltas[] = {1, -1, 8, -8, 4096};
+
+		for (size_t d = 0; d < sizeof(deltas) / sizeof(deltas[0]); d++) {
+			struct tw_rec r;
+
+			sample_new(i, &r);
+			rec_hdr(&r)->size = (uint32_t)((int64_t)rec_len(&r) + deltas[d]);
+			cr_expect_eq(decode_rec(&r), -TW_DECODE_SIZE_MISMATCH, "sample %zu size %+d", i,
+				     deltas[d]);
+			rec_free(&r);
+		}
+	}
+}
+
+Test(malformed, new_types_trailing_bytes)
+{
+	static const char junk[8] = "JUNKJUN";
+
+	for (size_t i = 0; i < N_NEW_SAMPLES; i++)
+		for (size_t n = 1; n <= sizeof(junk); n++) {
+			struct tw_rec r;
+
+			sample_new(i, &r);
+			rec_append_raw(&r, junk, n, 0);
+			cr_expect_eq(decode_rec(&r), -TW_DECODE_SIZE_MISMATCH, "sample %zu, %zu bytes", i, n);
+			rec_free(&r);
+		}
+}
+
+Test(malformed, new_types_shorter_than_fixed_part)
+{
+	for (size_t i = 0; i < N_NEW_SAMPLES; i++) {
+		struct tw_rec r;
+		size_t fixed;
+
+		sample_new(i, &r);
+		fixed = tw_event_fixed_size(new_samples[i].type);
+		cr_assert_gt(fixed, 0);
+		for (size_t L = sizeof(struct tw_event_header); L < fixed; L += 4) {
+			rec_hdr(&r)->size = (uint32_t)L;
+			cr_expect_eq(decode_copy(&r, L), -TW_DECODE_SHORT_FIXED, "sample %zu len %zu", i, L);
+		}
+		rec_hdr(&r)->size = (uint32_t)(fixed - 1);
+		cr_expect_eq(decode_copy(&r, fixed - 1), -TW_DECODE_SHORT_FIXED, "sample %zu", i);
+		rec_free(&r);
+	}
+}
+
+Test(malformed, new_types_field_runs_past_record)
+{
+	const uint32_t bad[] = {1, 2, 7, 8, 9, 0x7FFFFFFF, 0xFFFFFFF8, 0xFFFFFFFF};
+
+	for (size_t i = 0; i < N_NEW_SAMPLES; i++)
+		for (size_t k = 0; k < sample_nfields(i); k++)
+			for (size_t b = 0; b < sizeof(bad) / sizeof(bad[0]); b++) {
+				struct tw_rec r;
+				struct tw_varlen_field *f;
+
+				sample_new(i, &r);
+				f = rec_field(&r, k);
+				f->size = bad[b] < 0x100 ? f->size + bad[b] : bad[b];
+				cr_expect_eq(decode_rec(&r), -TW_DECODE_FIELDS_OVERRUN,
+					     "sample %zu field %zu size %#x", i, k, f->size);
+				rec_free(&r);
+			}
+}
+
+Test(malformed, new_types_varlen_size_wrong)
+{
+	for (size_t i = 0; i < N_NEW_SAMPLES; i++) {
+		struct tw_rec r;
+
+		sample_new(i, &r);
+		rec_vl(&r)->size += 1;
+		cr_expect_eq(decode_rec(&r), -TW_DECODE_FIELDS_OVERRUN, "sample %zu vl.size+1", i);
+		rec_vl(&r)->size = UINT32_MAX;
+		cr_expect_eq(decode_rec(&r), -TW_DECODE_FIELDS_OVERRUN, "sample %zu vl.size max", i);
+		rec_vl(&r)->size = (uint32_t)(rec_len(&r) - r.fixed - 1);
+		cr_expect_eq(decode_rec(&r), -TW_DECODE_SIZE_MISMATCH, "sample %zu vl.size-1", i);
+		rec_vl(&r)->size = 0;
+		cr_expect_eq(decode_rec(&r), -TW_DECODE_SIZE_MISMATCH, "sample %zu vl.size 0", i);
+		rec_free(&r);
+	}
+}
+
+Test(malformed, new_types_field_count_wrong)
+{
+	for (size_t i = 0; i < N_NEW_SAMPLES; i++) {
+		const uint32_t n = (uint32_t)sample_nfields(i);
+		const uint32_t counts[] = {0, n - 1, n + 1, UINT32_MAX};
+
+		for (size_t c = 0; c < sizeof(counts) / sizeof(counts[0]); c++) {
+			struct tw_rec r;
+
+			if (counts[c] == n) /* n - 1 wraps for no fields; never the right count */
+				continue;
+			sample_new(i, &r);
+			cr_assert_eq(rec_vl(&r)->count, n);
+			rec_vl(&r)->count = counts[c];
+			cr_expect_eq(decode_rec(&r), -TW_DECODE_FIELD_COUNT, "sample %zu count %u", i,
+				     counts[c]);
+			rec_free(&r);
+		}
+	}
+}
+
+Test(malformed, new_types_field_header_cut)
+{
+	const unsigned char partial[8] = {TW_FIELD_PATH, 0, 0, 0, 0, 0, 0, 0};
+
+	for (size_t i = 0; i < N_NEW_SAMPLES; i++)
+		for (size_t n = 1; n < sizeof(struct tw_varlen_field); n++) {
+			struct tw_rec r;
+
+			sample_new(i, &r);
+			rec_append_raw(&r, partial, n, 0);
+			rec_vl(&r)->size += (uint32_t)n;
+			rec_vl(&r)->count += 1;
+			cr_expect_eq(decode_rec(&r), -TW_DECODE_FIELDS_OVERRUN, "sample %zu, %zu bytes", i, n);
+			rec_free(&r);
+		}
+}
+
+/*
+ * A record whose type number is changed to another known type is read with
+ * that type's layout: the size checks must catch every mismatch that would
+ * put fields outside the record.
+ */
+Test(malformed, type_relabelled_to_another_layout)
+{
+	struct tw_rec r;
+
+	/* FORK (104) and EXIT (88) are shorter than a file event or a tty write */
+	rec_sample_fork(&r);
+	rec_hdr(&r)->type = TW_EVENT_FILE_CREATE;
+	cr_expect_eq(decode_rec(&r), -TW_DECODE_SHORT_FIXED);
+	rec_hdr(&r)->type = TW_EVENT_PROCESS_TTY_WRITE;
+	cr_expect_eq(decode_rec(&r), -TW_DECODE_SHORT_FIXED);
+	rec_free(&r);
+	rec_sample_exit(&r);
+	rec_hdr(&r)->type = TW_EVENT_PROCESS_TTY_WRITE;
+	cr_expect_eq(decode_rec(&r), -TW_DECODE_SHORT_FIXED);
+	rec_free(&r);
+
+	/* a tty write without fields (136 bytes) is shorter than a file event (208) */
+	rec_sample_tty(&r, NULL, 0);
+	for (uint32_t t = TW_EVENT_FILE_CREATE; t <= TW_EVENT_FILE_SHMEM_OPEN; t++) {
+		rec_hdr(&r)->type = (uint16_t)t;
+		cr_expect_eq(decode_rec(&r), -TW_DECODE_SHORT_FIXED, "as type %u", t);
+	}
+	rec_free(&r);
+
+	/* a file event without fields read as a tty write: its varlen head lands in the
+	 * zeroed tail of comm (count 0, size 0) and 72 bytes are unaccounted for */
+	rec_sample_file(&r, TW_EVENT_FILE_DELETE, TW_FILE_OP_UNLINK);
+	rec_hdr(&r)->type = TW_EVENT_PROCESS_TTY_WRITE;
+	cr_expect_eq(decode_rec(&r), -TW_DECODE_SIZE_MISMATCH);
+	/* a file event without fields as a FORK or EXIT: bytes past their fixed part */
+	rec_hdr(&r)->type = TW_EVENT_PROCESS_FORK;
+	cr_expect_eq(decode_rec(&r), -TW_DECODE_SIZE_MISMATCH);
+	rec_hdr(&r)->type = TW_EVENT_PROCESS_EXIT;
+	cr_expect_eq(decode_rec(&r), -TW_DECODE_SIZE_MISMATCH);
+	/* among the file types the layout is the same: relabelling is accepted */
+	for (uint32_t t = TW_EVENT_FILE_CREATE; t <= TW_EVENT_FILE_SHMEM_OPEN; t++) {
+		rec_hdr(&r)->type = (uint16_t)t;
+		cr_expect_eq(decode_rec(&r), 0, "as type %u", t);
+	}
+	rec_free(&r);
+}
+
 /* ---- exhaustive truncation and mutation -------------------------------- */
 
 /* All fields of an accepted record lie inside [buf, buf+len) and add up. */
@@ -694,10 +1167,11 @@ static int is_decode_error(int rc)
 	return rc < 0 && -rc > TW_DECODE_OK && -rc < TW_DECODE_ERROR_MAX;
 }
 
-/* Three ways to cut an EXEC at every length L < len, for two EXECs. */
-Test(robustness, truncated_exec_at_every_length)
+/* Three ways to cut a record at every length L < len: two EXECs, a FILE_RENAME
+ * with two paths, a FILE_CREATE of a hard link and a TTY_WRITE. */
+Test(robustness, truncated_at_every_length)
 {
-	struct tw_rec recs[2];
+	struct tw_rec recs[5];
 	const char many[] = "abcdefghijklmnopqrstuvwxyz";
 
 	rec_sample_exec(&recs[0]);
@@ -707,8 +1181,14 @@ Test(robustness, truncated_exec_at_every_length)
 	rec_add_field(&recs[1], 33, TW_FIELD_FLAG_TRUNCATED, many, 5);
 	rec_add_str(&recs[1], TW_FIELD_INTERPRETER, "/bin/sh");
 	rec_add_field(&recs[1], TW_FIELD_TTY_OUT, 0, many, 0);
+	sample_new(4, &recs[2]); /* FILE_RENAME */
+	sample_new(2, &recs[3]); /* FILE_CREATE by linkat */
+	sample_new(N_NEW_SAMPLES - 1, &recs[4]); /* PROCESS_TTY_WRITE */
+	cr_assert_eq(recs[2].type, TW_EVENT_FILE_RENAME);
+	cr_assert_eq(recs[3].type, TW_EVENT_FILE_CREATE);
+	cr_assert_eq(recs[4].type, TW_EVENT_PROCESS_TTY_WRITE);
 
-	for (int which = 0; which < 2; which++) {
+	for (int which = 0; which < 5; which++) {
 		const struct tw_rec *src = &recs[which];
 		const size_t len = rec_len(src);
 
@@ -747,8 +1227,8 @@ Test(robustness, truncated_exec_at_every_length)
 			free(copy);
 		}
 	}
-	rec_free(&recs[0]);
-	rec_free(&recs[1]);
+	for (int which = 0; which < 5; which++)
+		rec_free(&recs[which]);
 }
 
 /*
@@ -758,7 +1238,8 @@ Test(robustness, truncated_exec_at_every_length)
  */
 Test(robustness, every_byte_mutated)
 {
-	struct tw_rec recs[3];
+	struct tw_rec recs[3 + N_NEW_SAMPLES];
+	const int nrecs = (int)(sizeof(recs) / sizeof(recs[0]));
 	char what[96];
 	size_t accepted = 0, rejected = 0;
 
@@ -767,8 +1248,15 @@ Test(robustness, every_byte_mutated)
 	rec_add_field(&recs[0], TW_FIELD_ENV, TW_FIELD_FLAG_TRUNCATED, "A=1\0B", 5);
 	rec_sample_fork(&recs[1]);
 	rec_sample_exit(&recs[2]);
+	for (size_t i = 0; i < N_NEW_SAMPLES; i++)
+		sample_new(i, &recs[3 + i]);
+	/* MODIFY with the on-close flag, a rename with all its flags, a master-side tty write */
+	rec_file(&recs[3 + 5])->flags = TW_FILE_FLAG_ON_CLOSE;
+	rec_file(&recs[3 + 4])->flags = TW_FILE_FLAG_RENAME_EXCHANGE | TW_FILE_FLAG_RENAME_WHITEOUT;
+	rec_tty(&recs[nrecs - 1])->flags = TW_TTY_FLAG_PTY_MASTER;
+	rec_tty(&recs[nrecs - 1])->tty.major = 128;
 
-	for (int k = 0; k < 3; k++) {
+	for (int k = 0; k < nrecs; k++) {
 		size_t len = rec_len(&recs[k]);
 
 		for (size_t i = 0; i < len; i++) {
@@ -799,7 +1287,52 @@ Test(robustness, every_byte_mutated)
 	/* the mutations must exercise both outcomes */
 	cr_expect_gt(accepted, 0);
 	cr_expect_gt(rejected, 0);
-	for (int k = 0; k < 3; k++)
+	for (int k = 0; k < nrecs; k++)
+		rec_free(&recs[k]);
+}
+
+/*
+ * Every sample record relabelled as every event type, known or not: rejected
+ * with a reason, or accepted with its fields in bounds and renderable.
+ */
+Test(robustness, every_record_as_every_type)
+{
+	struct tw_rec recs[3 + N_NEW_SAMPLES];
+	const int nrecs = (int)(sizeof(recs) / sizeof(recs[0]));
+	char what[96];
+	size_t accepted = 0;
+
+	rec_sample_exec(&recs[0]);
+	rec_sample_fork(&recs[1]);
+	rec_sample_exit(&recs[2]);
+	for (size_t i = 0; i < N_NEW_SAMPLES; i++)
+		sample_new(i, &recs[3 + i]);
+	for (int k = 0; k < nrecs; k++)
+		for (uint32_t t = 0; t <= TW_EVENT_TYPE_MAX; t++) {
+			unsigned char *copy = rec_dup(&recs[k]);
+			struct tw_event ev;
+			uint16_t t16 = (uint16_t)t;
+			int rc;
+
+			memcpy(copy + offsetof(struct tw_event_header, type), &t16, sizeof(t16));
+			snprintf(what, sizeof(what), "record %d as type %u", k, t);
+			rc = tw_event_decode(copy, rec_len(&recs[k]), &ev);
+			if (rc == 0) {
+				cr_assert_not_null(tw_event_type_name(t), "%s: unknown type accepted", what);
+				check_accepted(copy, rec_len(&recs[k]), &ev, what);
+				ev.ts_realtime_ns = 1;
+				check_renders(&ev, what);
+				accepted++;
+			} else {
+				cr_assert(is_decode_error(rc), "%s: rc %d", what, rc);
+				if (!tw_event_type_name(t))
+					cr_expect_eq(rc, -TW_DECODE_UNKNOWN_TYPE, "%s", what);
+			}
+			free(copy);
+		}
+	/* at least each record as its own type */
+	cr_expect_geq(accepted, (size_t)nrecs);
+	for (int k = 0; k < nrecs; k++)
 		rec_free(&recs[k]);
 }
 
