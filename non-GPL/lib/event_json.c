@@ -142,7 +142,8 @@ static void field_json(struct tw_json *j, const struct tw_varlen_field *f)
 		tw_json_string_list(j, name, f->data, len);
 		return;
 	}
-	if (len && f->data[len - 1] == '\0')
+	/* strings carry their NUL; raw bytes (terminal output) are kept whole */
+	if (f->type != TW_FIELD_TTY_OUT && len && f->data[len - 1] == '\0')
 		len--;
 	tw_json_string(j, name, f->data, len);
 }

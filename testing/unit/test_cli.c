@@ -88,8 +88,10 @@ Test(cli, defaults)
 	struct tw_cli c = parse_ok((const char *)NULL);
 
 	cr_expect_eq(c.event_mask, TW_EVENTS_ALL, "no event flag means all types");
-	cr_expect_eq(c.event_mask, TW_EVENTS_PROCESS | TW_EVENTS_FILE);
+	cr_expect_eq(c.event_mask, TW_EVENTS_PROCESS | TW_EVENTS_FILE | TW_EVENTS_TTY);
+	cr_expect_eq(c.event_mask, TW_EVENT_BIT(TW_EVENT_PROCESS_TTY_WRITE + 1) - 2, "types 1..9");
 	cr_expect_eq(c.write_window_ms, -1, "library default");
+	cr_expect_eq(c.tty_budget_bytes, 0, "no tty budget");
 	cr_expect_eq(c.n_path_rules, 0);
 	cr_expect_eq(c.n_pid_rules, 0);
 	cr_expect_not(c.env);
@@ -133,6 +135,66 @@ Test(cli, event_type_flags)
 	/* a unique prefix of a long option is accepted (getopt_long) */
 	c = parse_ok("--process-exi");
 	cr_expect_eq(c.event_mask, TW_EVENT_BIT(TW_EVENT_PROCESS_EXIT));
+	c = parse_ok("--file-s");
+	cr_expect_eq(c.event_mask, TW_EVENT_BIT(TW_EVENT_FILE_SHMEM_OPEN));
+	/* -a includes the file and tty types */
+	cr_expect(parse_ok("-a").event_mask & TW_EVENT_BIT(TW_EVENT_FILE_MODIFY));
+	cr_expect(parse_ok("-a").event_mask & TW_EVENT_BIT(TW_EVENT_PROCESS_TTY_WRITE));
+}
+
+Test(cli, tty_flag)
+{
+	struct tw_cli c;
+
+	c = parse_ok("--tty");
+	cr_expect_eq(c.event_mask, TW_EVENTS_TTY);
+	cr_expect_eq(c.event_mask, TW_EVENT_BIT(TW_EVENT_PROCESS_TTY_WRITE));
+	cr_expect_eq(c.tty_budget_bytes, 0);
+	c = parse_ok("--tty", "--process-exec");
+	cr_expect_eq(c.event_mask, TW_EVENTS_TTY | TW_EVENT_BIT(TW_EVENT_PROCESS_EXEC));
+	c = parse_ok("--file-modify", "--tty");
+	cr_expect_eq(c.event_mask, TW_EVENTS_TTY | TW_EVENT_BIT(TW_EVENT_FILE_MODIFY));
+	c = parse_ok("--tty", "--tty");
+	cr_expect_eq(c.event_mask, TW_EVENTS_TTY);
+	c = parse_ok("--tty", "--all");
+	cr_expect_eq(c.event_mask, TW_EVENTS_ALL);
+}
+
+Test(cli, tty_budget)
+{
+	struct tw_cli c;
+
+	c = parse_ok("--tty", "--tty-budget", "64K");
+	cr_expect_eq(c.tty_budget_bytes, 65536);
+	cr_expect_eq(c.event_mask, TW_EVENTS_TTY);
+	cr_expect_eq(parse_ok("--tty-budget=64K").tty_budget_bytes, 65536);
+	cr_expect_eq(parse_ok("--tty-budget", "1").tty_budget_bytes, 1);
+	cr_expect_eq(parse_ok("--tty-budget", "4096").tty_budget_bytes, 4096);
+	cr_expect_eq(parse_ok("--tty-budget", "1M").tty_budget_bytes, 1u << 20);
+	cr_expect_eq(parse_ok("--tty-budget", "16kb").tty_budget_bytes, 16u << 10);
+	cr_expect_eq(parse_ok("--tty-budget", "4G").tty_budget_bytes, 4ull << 30);
+	/* the last one wins */
+	cr_expect_eq(parse_ok("--tty-budget", "1K", "--tty-budget", "2K").tty_budget_bytes, 2048);
+	/* a budget alone does not choose the event types */
+	c = parse_ok("--tty-budget", "8K");
+	cr_expect_eq(c.event_mask, TW_EVENTS_ALL);
+	cr_expect_eq(c.tty_budget_bytes, 8192);
+}
+
+Test(cli, bad_tty_budget)
+{
+	static const char *const bad[] = {"0", "-1", "abc", "64X", "5G", "1.5K", " 64K", "64K ",
+					  "0x100", "17179869185G"};
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		char needle[64];
+
+		snprintf(needle, sizeof(needle), "'%s'", bad[i]);
+		parse_err2("--tty-budget", needle, "--tty", "--tty-budget", bad[i]);
+	}
+	parse_err2("--tty-budget", "''", "--tty-budget=");
+	parse_err2("--tty-budget", "'-64K'", "--tty-budget=-64K");
+	parse_err2("--tty-budget", "needs a value", "--tty-budget");
 }
 
 /* ---- pid filters -------------------------------------------------------- */
@@ -363,9 +425,17 @@ Test(cli, everything_at_once)
 {
 	struct tw_cli c = parse_ok("--process-exec", "--pid-tree", "77", "--env", "--ring-size", "32M",
 				   "--wakeup", "kernel", "--max-latency-ms", "20", "--stats=1",
-				   "--stats-json=stream", "--record", "/tmp/r", "--no-start-record", "-v");
+				   "--stats-json=stream", "--record", "/tmp/r", "--no-start-record", "-v",
+				   "--file-rename", "--tty", "--tty-budget", "32K", "--write-window-ms", "250",
+				   "--path-exclude", "/proc");
 
-	cr_expect_eq(c.event_mask, TW_EVENT_BIT(TW_EVENT_PROCESS_EXEC));
+	cr_expect_eq(c.event_mask, TW_EVENT_BIT(TW_EVENT_PROCESS_EXEC) |
+				   TW_EVENT_BIT(TW_EVENT_FILE_RENAME) | TW_EVENTS_TTY);
+	cr_expect_eq(c.tty_budget_bytes, 32768);
+	cr_expect_eq(c.write_window_ms, 250);
+	cr_assert_eq(c.n_path_rules, 1);
+	cr_expect_str_eq(c.path_rules[0].prefix, "/proc");
+	cr_expect(c.path_rules[0].exclude);
 	cr_assert_eq(c.n_pid_rules, 1);
 	cr_expect_eq(c.pid_rules[0].pid, 77);
 	cr_expect(c.env);
@@ -389,6 +459,8 @@ Test(cli, unknown_options)
 	parse_err2("unknown option", "-x", "-x");
 	parse_err2("unknown option", "-x", "-ax");
 	parse_err("--pro", "--pro"); /* ambiguous prefix */
+	parse_err("--file-", "--file-");
+	parse_err2("unknown option", "--ttyx", "--ttyx");
 }
 
 /* An argument given to a flag that takes none names the flag. */
@@ -397,13 +469,17 @@ Test(cli, value_for_a_flag_without_one)
 	parse_err("--env", "--env=1");
 	parse_err("--verbose", "--verbose=yes");
 	parse_err("--process-exec", "--process-exec=1");
+	parse_err("--tty", "--tty=1");
+	parse_err("--file", "--file=yes");
+	parse_err("--file-shmem", "--file-shmem=1");
 }
 
 Test(cli, missing_values)
 {
 	static const char *const opts[] = {"--pid", "--pid-tree", "--exclude-pid", "--exclude-pid-tree",
 					   "--ring-size", "--wakeup", "--max-latency-ms", "--record",
-					   "--replay"};
+					   "--replay", "--tty-budget", "--write-window-ms", "--path-include",
+					   "--path-exclude"};
 
 	for (size_t i = 0; i < sizeof(opts) / sizeof(opts[0]); i++)
 		parse_err2(opts[i], "needs a value", "--all", opts[i]);
@@ -441,6 +517,12 @@ Test(cli, repeated_parses_are_independent)
 	c = parse_ok((const char *)NULL);
 	cr_expect_not(c.stats);
 	cr_expect_eq(c.n_pid_rules, 0);
+
+	c = parse_ok("--tty-budget", "1K", "--write-window-ms", "5", "--path-include", "/a");
+	c = parse_ok((const char *)NULL);
+	cr_expect_eq(c.tty_budget_bytes, 0);
+	cr_expect_eq(c.write_window_ms, -1);
+	cr_expect_eq(c.n_path_rules, 0);
 }
 
 Test(cli, usage_mentions_every_option)
@@ -451,7 +533,9 @@ Test(cli, usage_mentions_every_option)
 		"--exclude-pid-tree", "--env",      "--ring-size",    "--wakeup",
 		"--max-latency-ms", "--stats",      "--stats-json",   "--record",
 		"--replay",     "--no-start-record", "--verbose",     "--help",
-		"--version",
+		"--version",    "--file",           "--file-create",  "--file-delete",
+		"--file-rename", "--file-modify",   "--file-shmem",   "--tty",
+		"--tty-budget", "--write-window-ms", "--path-include", "--path-exclude",
 	};
 	char *buf = NULL;
 	size_t len = 0;
@@ -461,8 +545,19 @@ Test(cli, usage_mentions_every_option)
 	tw_cli_usage(f);
 	cr_assert_eq(fclose(f), 0);
 	cr_assert_gt(len, 0);
-	for (size_t i = 0; i < sizeof(opts) / sizeof(opts[0]); i++)
-		cr_expect_not_null(strstr(buf, opts[i]), "usage lacks %s", opts[i]);
+	for (size_t i = 0; i < sizeof(opts) / sizeof(opts[0]); i++) {
+		/* the whole name: "--tty" inside "--tty-budget" does not count */
+		const size_t n = strlen(opts[i]);
+		const char *p = buf;
+		int found = 0;
+
+		while (!found && (p = strstr(p, opts[i])) != NULL) {
+			const char next = p[n];
+			found = !(next == '-' || (next >= 'a' && next <= 'z'));
+			p += n;
+		}
+		cr_expect(found, "usage lacks %s", opts[i]);
+	}
 	free(buf);
 }
 
@@ -567,4 +662,78 @@ Test(cli, bad_file_flags_are_refused)
 	parse_err("invalid path prefix 'relative'", "--path-include", "relative");
 	parse_err("invalid --write-window-ms", "--write-window-ms", "-1");
 	parse_err("invalid --write-window-ms", "--write-window-ms", "soon");
+}
+
+Test(cli, write_window_range)
+{
+	cr_expect_eq(parse_ok("--write-window-ms", "1000").write_window_ms, 1000);
+	cr_expect_eq(parse_ok("--write-window-ms=3600000").write_window_ms, 3600000);
+	cr_expect_eq(parse_ok("--write-window-ms", "0").event_mask, TW_EVENTS_ALL);
+	parse_err2("--write-window-ms", "'3600001'", "--write-window-ms", "3600001");
+	parse_err2("--write-window-ms", "'4294967296'", "--write-window-ms", "4294967296");
+	parse_err2("--write-window-ms", "'1s'", "--write-window-ms", "1s");
+	parse_err2("--write-window-ms", "''", "--write-window-ms=");
+}
+
+Test(cli, path_rules)
+{
+	static char longest[TW_PATH_PREFIX_MAX], too_long[TW_PATH_PREFIX_MAX + 1];
+	struct tw_cli c;
+
+	c = parse_ok("--path-exclude", "/proc", "--path-exclude=/sys", "--path-include", "/");
+	cr_assert_eq(c.n_path_rules, 3);
+	cr_expect_str_eq(c.path_rules[0].prefix, "/proc");
+	cr_expect(c.path_rules[0].exclude);
+	cr_expect_str_eq(c.path_rules[1].prefix, "/sys");
+	cr_expect(c.path_rules[1].exclude);
+	cr_expect_str_eq(c.path_rules[2].prefix, "/");
+	cr_expect_not(c.path_rules[2].exclude);
+	cr_expect_eq(c.event_mask, TW_EVENTS_ALL, "path rules do not choose the event types");
+
+	/* shorter than TW_PATH_PREFIX_MAX: at most TW_PATH_PREFIX_MAX - 1 bytes */
+	memset(longest, 'a', sizeof(longest) - 1);
+	longest[0] = '/';
+	longest[sizeof(longest) - 1] = '\0';
+	memset(too_long, 'b', sizeof(too_long) - 1);
+	too_long[0] = '/';
+	too_long[sizeof(too_long) - 1] = '\0';
+	c = parse_ok("--path-include", longest);
+	cr_assert_eq(c.n_path_rules, 1);
+	cr_expect_eq(strlen(c.path_rules[0].prefix), TW_PATH_PREFIX_MAX - 1);
+	parse_err("invalid path prefix", "--path-include", too_long);
+	parse_err("invalid path prefix", "--path-exclude", too_long);
+	c = parse_ok("--path-exclude", longest, "--path-include", "/x");
+	cr_expect_eq(c.n_path_rules, 2);
+
+	parse_err("invalid path prefix 'proc'", "--path-exclude", "proc");
+	parse_err("invalid path prefix './x'", "--path-exclude", "./x");
+	parse_err("invalid path prefix ''", "--path-include=");
+	parse_err2("--path-include", "needs a value", "--path-include");
+}
+
+Test(cli, path_rule_limit)
+{
+	struct args a;
+	struct tw_cli cli;
+	char err[256] = "";
+
+	a.argc = 0;
+	a.argv[a.argc++] = "EventsTrace";
+	for (int i = 0; i < TW_CLI_MAX_PATH_RULES; i++) {
+		a.argv[a.argc++] = i % 2 ? "--path-include" : "--path-exclude";
+		a.argv[a.argc++] = "/tmp";
+	}
+	a.argv[a.argc] = NULL;
+	cr_assert_eq(tw_cli_parse(a.argc, a.argv, &cli, err, sizeof(err)), 0, "%s", err);
+	cr_expect_eq(cli.n_path_rules, TW_CLI_MAX_PATH_RULES);
+	cr_expect(cli.path_rules[0].exclude);
+	cr_expect_not(cli.path_rules[TW_CLI_MAX_PATH_RULES - 1].exclude);
+
+	a.argv[a.argc++] = "--path-include";
+	a.argv[a.argc++] = "/one-too-many";
+	a.argv[a.argc] = NULL;
+	memset(err, 0, sizeof(err));
+	cr_assert_eq(tw_cli_parse(a.argc, a.argv, &cli, err, sizeof(err)), -1);
+	cr_expect_not_null(strstr(err, "64"), "%s", err);
+	cr_expect_eq(cli.n_path_rules, TW_CLI_MAX_PATH_RULES, "no rule past the array");
 }
