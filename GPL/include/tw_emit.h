@@ -67,8 +67,6 @@ struct tw_builder {
 	__u32 off;                   /* bytes written so far */
 	__u32 type;
 	struct tw_varlen_fields *vl; /* inside buf */
-	char *last_data;             /* data of the last field committed, for filters */
-	__u32 last_size;
 };
 
 /*
@@ -90,8 +88,6 @@ static __always_inline void *tw_event__begin(struct tw_builder *b, __u32 type, _
 	b->vl = (struct tw_varlen_fields *)(b->buf + vl_offset);
 	b->vl->count = 0;
 	b->vl->size = 0;
-	b->last_data = NULL;
-	b->last_size = 0;
 	return b->buf;
 }
 
@@ -122,8 +118,6 @@ static __always_inline void tw_field__commit(struct tw_builder *b, __u16 ftype, 
 	f->type = ftype;
 	f->flags = flags;
 	f->size = size;
-	b->last_data = f->data;
-	b->last_size = size;
 	b->off = off + sizeof(*f) + size;
 	b->vl->count++;
 	b->vl->size += sizeof(*f) + size;

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
- * In-kernel filters, applied before any work is done for an event, so a
- * filtered event costs one hash lookup and never touches the ring buffer.
+ * In-kernel filters, applied before an event reaches the ring buffer: the pid
+ * filter before any work (one hash lookup), the path filter once the paths
+ * are built (one trie lookup per path).
  */
 #ifndef TW_FILTER_H
 #define TW_FILTER_H
@@ -70,26 +71,66 @@ const volatile __u32 tw_cfg_path_include_mode = 0; /* some rule includes: unmatc
 
 #define TW_PATH_KEY_OFF (202 * 1024) /* scratch area for the trie lookup key */
 
-/*
- * Does the path just added to the event (b->last_data) fall outside the
- * prefix rules? One trie lookup on its first TW_PATH_PREFIX_MAX bytes.
- */
-static __always_inline int tw_filter__path_rejects(struct tw_builder *b)
+/* One path against the prefix rules: 1 when it is out. */
+static __always_inline int tw_filter__path_out(char *buf, const char *path, __u32 size)
 {
-	struct tw_path_key *k;
-	__u32 *action, n = b->last_size;
+	struct tw_path_key *k = (struct tw_path_key *)(buf + TW_PATH_KEY_OFF);
+	__u32 *action, n = size;
 
-	if (!tw_cfg_path_filter_used || !b->last_data || !n)
-		return 0;
-	k = (struct tw_path_key *)(b->buf + TW_PATH_KEY_OFF);
 	if (n > TW_PATH_PREFIX_MAX)
 		n = TW_PATH_PREFIX_MAX;
-	bpf_probe_read_kernel(k->data, n, b->last_data);
+	bpf_probe_read_kernel(k->data, n, path);
 	k->prefixlen = n * 8;
 	action = bpf_map_lookup_elem(&tw_path_prefixes, k);
 	if (action)
 		return *action == TW_PATH_RULE_EXCLUDE;
 	return tw_cfg_path_include_mode;
+}
+
+struct tw_path_check {
+	char *buf;        /* the event in scratch */
+	__u32 off, end;   /* next field, end of the fields */
+	__u32 paths, in;  /* path fields seen, and how many passed */
+};
+
+static long tw_path_check__step(__u32 i, void *ctx)
+{
+	struct tw_path_check *c = ctx;
+	struct tw_varlen_field *f;
+	__u32 off = c->off;
+
+	if (off + sizeof(*f) > c->end)
+		return 1;
+	f = (struct tw_varlen_field *)(c->buf + (off & TW_EVENT_OFF_MASK));
+	if (f->type == TW_FIELD_PATH || f->type == TW_FIELD_OLD_PATH ||
+	    f->type == TW_FIELD_NEW_PATH || f->type == TW_FIELD_LINK_SOURCE) {
+		c->paths++;
+		if (!tw_filter__path_out(c->buf, f->data, f->size))
+			c->in++;
+	}
+	c->off = off + sizeof(*f) + f->size;
+	return 0;
+}
+
+/*
+ * Does the built event fall outside the path prefix rules? Checked once,
+ * over its path fields, after they are all built: an event with two paths
+ * (rename, link) is kept when either is in. One trie lookup per path, but
+ * only after the paths were built: a filtered file event costs its walk.
+ */
+static __always_inline int tw_filter__event_path_rejects(struct tw_builder *b)
+{
+	struct tw_path_check c;
+
+	if (!tw_cfg_path_filter_used)
+		return 0;
+	c.buf = b->buf;
+	c.off = (__u32)((char *)b->vl->data - b->buf);
+	c.end = b->off;
+	c.paths = 0;
+	c.in = 0;
+	bpf_loop(4, tw_path_check__step, &c, 0);
+	return c.paths && !c.in;
 }
 
 #endif /* TW_FILTER_H */

@@ -215,7 +215,7 @@ static __always_inline void tw_file__flush_on_close(struct task_struct *task, __
 	e->writes = pending;
 	tw_inode__info(BPF_CORE_READ(f, f_inode), &e->file);
 	tw_path__add(&b, TW_FIELD_PATH, &f->f_path);
-	if (tw_filter__path_rejects(&b)) {
+	if (tw_filter__event_path_rejects(&b)) {
 		tw_stats__add_filtered(TW_EVENT_FILE_MODIFY);
 		return;
 	}
@@ -364,8 +364,6 @@ int tw_file_sys_exit(struct tw_sys_exit_ctx *ctx)
 	tw_file_event__common(e, type, task, sc);
 	fs = BPF_CORE_READ(task, fs);
 
-	/* an event with two paths passes the prefix filter if either does */
-	int passes = 0;
 	switch (sc->kind) {
 	case TW_FILE_KIND_FD:
 	case TW_FILE_KIND_OPEN:
@@ -375,13 +373,11 @@ int tw_file_sys_exit(struct tw_sys_exit_ctx *ctx)
 			e->writes = 1;
 		tw_inode__info(BPF_CORE_READ(f, f_inode), &e->file);
 		tw_path__add(&b, TW_FIELD_PATH, &f->f_path);
-		passes = !tw_filter__path_rejects(&b);
 		break;
 	case TW_FILE_KIND_PATH:
 		if (sc->change == TW_FILE_CHANGE_CONTENT) /* truncate */
 			e->writes = 1;
 		tw_add_at(&b, TW_FIELD_PATH, task, fs, &call, sc->fd_arg, sc->path_arg);
-		passes = !tw_filter__path_rejects(&b);
 		break;
 	case TW_FILE_KIND_RENAME:
 		if (sc->flags_arg >= 0) {
@@ -391,28 +387,20 @@ int tw_file_sys_exit(struct tw_sys_exit_ctx *ctx)
 				   (fl & 4 ? TW_FILE_FLAG_RENAME_WHITEOUT : 0);
 		}
 		tw_add_at(&b, TW_FIELD_OLD_PATH, task, fs, &call, sc->fd_arg, sc->path_arg);
-		passes = !tw_filter__path_rejects(&b);
-		b.last_size = 0;
 		tw_add_at(&b, TW_FIELD_NEW_PATH, task, fs, &call, sc->fd2_arg, sc->path2_arg);
-		passes |= !tw_filter__path_rejects(&b);
 		break;
 	case TW_FILE_KIND_LINK:
 		tw_add_at(&b, TW_FIELD_LINK_SOURCE, task, fs, &call, sc->fd_arg, sc->path_arg);
-		passes = !tw_filter__path_rejects(&b);
-		b.last_size = 0;
 		tw_add_at(&b, TW_FIELD_PATH, task, fs, &call, sc->fd2_arg, sc->path2_arg);
-		passes |= !tw_filter__path_rejects(&b);
 		break;
 	case TW_FILE_KIND_SYMLINK:
 		tw_add_user_str(&b, TW_FIELD_SYMLINK_TARGET, (const char *)tw_arg(&call, sc->path_arg));
-		b.last_size = 0;
 		tw_add_at(&b, TW_FIELD_PATH, task, fs, &call, sc->fd2_arg, sc->path2_arg);
-		passes = !tw_filter__path_rejects(&b);
 		break;
 	default:
 		return 0;
 	}
-	if (!passes) {
+	if (tw_filter__event_path_rejects(&b)) {
 		tw_stats__add_filtered(type);
 		return 0;
 	}

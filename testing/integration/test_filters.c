@@ -170,3 +170,80 @@ Test(filters, exec_reports_cgroup_path_and_id)
 	it_stop(&t);
 	rmdir(cg_dir);
 }
+
+/* ---- path prefix rules, applied in the kernel ---- */
+
+static char path_root[64];
+
+static void touch(const char *dir, const char *name)
+{
+	char p[256];
+	snprintf(p, sizeof(p), "%s/%s/%s", path_root, dir, name);
+	int fd = open(p, O_CREAT | O_WRONLY, 0644);
+	if (fd < 0)
+		_exit(120);
+	close(fd);
+}
+
+static void run_path_workload(void *arg)
+{
+	char from[256], to[256];
+
+	touch("keep", "a");           /* in */
+	touch("keep/cache", "b");     /* excluded below an included prefix */
+	touch("other", "c");          /* not under any include */
+	snprintf(from, sizeof(from), "%s/other/c", path_root);
+	snprintf(to, sizeof(to), "%s/keep/c", path_root);
+	if (rename(from, to)) /* one of its two paths is in: kept */
+		_exit(121);
+	snprintf(from, sizeof(from), "%s/keepsake", path_root);
+	if (mkdir(from, 0755)) /* "keep" must not match "keepsake" */
+		_exit(122);
+}
+
+Test(filters, path_prefix_rules_keep_and_drop_in_the_kernel)
+{
+	struct it_trace t;
+	struct tw_stats s;
+	char keep[128], cache[128], dirs[3][128];
+	struct tw_path_rule rules[2];
+
+	it_require_bpf();
+	snprintf(path_root, sizeof(path_root), "/tmp/tw-paths-%d", getpid());
+	snprintf(dirs[0], sizeof(dirs[0]), "%s", path_root);
+	snprintf(dirs[1], sizeof(dirs[1]), "%s/keep", path_root);
+	snprintf(dirs[2], sizeof(dirs[2]), "%s/other", path_root);
+	for (int i = 0; i < 3; i++)
+		cr_assert(mkdir(dirs[i], 0755) == 0 || errno == EEXIST);
+	snprintf(cache, sizeof(cache), "%s/keep/cache", path_root);
+	cr_assert(mkdir(cache, 0755) == 0 || errno == EEXIST);
+	snprintf(keep, sizeof(keep), "%s/keep", path_root);
+	rules[0].prefix = keep;
+	rules[0].exclude = false;
+	rules[1].prefix = cache;
+	rules[1].exclude = true;
+	it_path_rules = rules;
+	it_n_path_rules = 2;
+	it_start(&t, TW_EVENTS_FILE, false, run_path_workload, NULL);
+	it_path_rules = NULL;
+	it_n_path_rules = 0;
+	int status = it_run(&t, 5000);
+	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0, "workload failed: %d", status);
+
+	cr_assert_eq(it_count(&t, TW_EVENT_FILE_CREATE, 0), 1, "only keep/a is created inside");
+	struct tw_event ev;
+	cr_assert(it_find(&t, TW_EVENT_FILE_CREATE, 0, 0, &ev));
+	cJSON *j = it_json(&ev);
+	char want[160];
+	snprintf(want, sizeof(want), "%s/keep/a", path_root);
+	cr_assert_str_eq(it_json_str(j, "path"), want);
+	cJSON_Delete(j);
+	cr_assert_eq(it_count(&t, TW_EVENT_FILE_RENAME, 0), 1, "the rename into keep/ is kept");
+	cr_assert_eq(tw_ctx_stats(t.ctx, &s), 0);
+	/* keep/cache/b, other/c and keepsake were dropped in the kernel and counted */
+	cr_assert_eq(s.type[TW_EVENT_FILE_CREATE].filtered, 3);
+	it_stop(&t);
+	char cmd[128];
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", path_root);
+	cr_assert_eq(system(cmd), 0);
+}
