@@ -76,18 +76,30 @@ static __always_inline void tw_inode__info(struct inode *ino, struct tw_file_inf
 	tw_inode__times(ino, fi);
 }
 
-/* A file on the tmpfs mounted at .../shm (/dev/shm, /run/shm): POSIX shared memory. */
+/*
+ * A file on a tmpfs mounted on a directory named "shm" (/dev/shm, /run/shm):
+ * POSIX shared memory. Mounts stacked on the same place (a tmpfs over a
+ * tmpfs, as some hosts have) sit on the root of the mount below, so climb
+ * while the mountpoint is itself a mount root.
+ */
 static __always_inline int tw_file__is_shm(struct file *f)
 {
 	struct vfsmount *vfsmnt = BPF_CORE_READ(f, f_path.mnt);
 	struct mount *mnt = (struct mount *)((char *)vfsmnt - bpf_core_field_offset(struct mount, mnt));
-	const unsigned char *name;
+	struct dentry *mp;
 	char buf[4];
 
 	if (BPF_CORE_READ(f, f_inode, i_sb, s_magic) != TW_TMPFS_MAGIC)
 		return 0;
-	name = BPF_CORE_READ(mnt, mnt_mountpoint, d_name.name);
-	if (bpf_probe_read_kernel(buf, sizeof(buf), name))
+	mp = BPF_CORE_READ(mnt, mnt_mountpoint);
+	for (int i = 0; i < 4; i++) {
+		struct mount *parent = BPF_CORE_READ(mnt, mnt_parent);
+		if (parent == mnt || mp != BPF_CORE_READ(parent, mnt.mnt_root))
+			break;
+		mnt = parent;
+		mp = BPF_CORE_READ(mnt, mnt_mountpoint);
+	}
+	if (bpf_probe_read_kernel(buf, sizeof(buf), BPF_CORE_READ(mp, d_name.name)))
 		return 0;
 	return buf[0] == 's' && buf[1] == 'h' && buf[2] == 'm' && buf[3] == '\0';
 }

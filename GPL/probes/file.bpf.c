@@ -26,7 +26,6 @@ char LICENSE[] SEC("license") = "GPL";
 
 #define TW_AT_FDCWD -100
 #define TW_O_CREAT 0100
-#define TW_O_TMPFILE 020000000
 
 
 struct {
@@ -160,7 +159,8 @@ static __always_inline int tw_open__interesting(const struct tw_file_syscall *sc
 		bpf_probe_read_user(&flags, sizeof(flags), (void *)call->args[2]);
 	else
 		flags = tw_arg(call, sc->flags_arg);
-	return (flags & (TW_O_CREAT | TW_O_TMPFILE)) != 0;
+	/* O_TMPFILE makes an unnamed file: nothing to report until linkat names it */
+	return (flags & TW_O_CREAT) != 0;
 }
 
 static __always_inline void tw_file_event__common(struct tw_file_event *e, __u32 type,

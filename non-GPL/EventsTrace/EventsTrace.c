@@ -75,12 +75,18 @@ static bool replay_keeps(struct trace_state *st, const struct tw_event *ev)
 		const struct tw_process_fork *fk = (const void *)ev->hdr;
 		const struct tw_pid_rule *parent = replay_rule(f, fk->parent.tgid);
 		if (parent && (parent->flags & TW_PID_DESCENDANTS) && !replay_rule(f, tgid)) {
+			uint32_t flags = parent->flags; /* before a realloc moves it */
 			if (f->n == f->cap) {
-				f->cap = f->cap ? f->cap * 2 : 64;
-				f->rules = realloc(f->rules, f->cap * sizeof(*f->rules));
+				struct tw_pid_rule *grown = realloc(f->rules, 2 * f->cap * sizeof(*f->rules));
+				if (!grown) {
+					fprintf(stderr, "EventsTrace: out of memory following forks in replay\n");
+					exit(1);
+				}
+				f->rules = grown;
+				f->cap *= 2;
 			}
 			f->rules[f->n].pid = tgid;
-			f->rules[f->n++].flags = parent->flags;
+			f->rules[f->n++].flags = flags;
 		}
 	}
 	if (!(st->cli.event_mask & TW_EVENT_BIT(ev->hdr->type)))

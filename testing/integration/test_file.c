@@ -1442,3 +1442,50 @@ Test(file, storm_of_creates_and_deletes_is_complete_or_counted, .fini = cleanup,
 	it_stop(&t);
 	cleanup(); /* also the .fini, for a test that failed */
 }
+
+/* ---- POSIX shared memory: opens of /dev/shm files, stacked mounts included ---- */
+
+static char shm_name[64];
+
+static void run_shm(void *arg)
+{
+	char path[128];
+	int fd;
+
+	snprintf(path, sizeof(path), "/dev/shm/%s", shm_name);
+	fd = open(path, O_CREAT | O_RDWR, 0600); /* a create, not an shm open */
+	if (fd < 0)
+		_exit(120);
+	close(fd);
+	fd = open(path, O_RDONLY); /* opening the existing segment: FILE_SHMEM_OPEN */
+	if (fd < 0)
+		_exit(121);
+	close(fd);
+	unlink(path);
+}
+
+Test(file, shm_segment_open_is_reported)
+{
+	struct it_trace t;
+	struct tw_event ev;
+	char want[128];
+
+	it_require_bpf();
+	if (access("/dev/shm", W_OK) != 0)
+		cr_skip_test("no writable /dev/shm here");
+	snprintf(shm_name, sizeof(shm_name), "tw-it-shm-%d", getpid());
+	it_start(&t, TW_EVENT_BIT(TW_EVENT_FILE_CREATE) | TW_EVENT_BIT(TW_EVENT_FILE_SHMEM_OPEN), false,
+		 run_shm, NULL);
+	int status = it_run(&t, 5000);
+	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	cr_assert_eq(it_count(&t, TW_EVENT_FILE_SHMEM_OPEN, t.child), 1);
+	cr_assert_eq(it_count(&t, TW_EVENT_FILE_CREATE, t.child), 1);
+	cr_assert(it_find(&t, TW_EVENT_FILE_SHMEM_OPEN, t.child, 0, &ev));
+	cJSON *j = it_json(&ev);
+	snprintf(want, sizeof(want), "/dev/shm/%s", shm_name);
+	cr_assert_str_eq(it_json_str(j, "path"), want);
+	cr_assert_str_eq(it_json_str(j, "syscall"), "openat");
+	cr_assert_str_eq(it_json_str(j, "file.type"), "file");
+	cJSON_Delete(j);
+	it_stop(&t);
+}
