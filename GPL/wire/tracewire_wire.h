@@ -41,7 +41,13 @@ enum tw_event_type {
 	TW_EVENT_FILE_MODIFY = 7,
 	TW_EVENT_FILE_SHMEM_OPEN = 8,
 	TW_EVENT_PROCESS_TTY_WRITE = 9,
-	/* 10..63 reserved for network and scheduler events */
+	TW_EVENT_PROCESS_SETUID = 10,
+	TW_EVENT_PROCESS_SETGID = 11,
+	TW_EVENT_PROCESS_SETSID = 12,
+	TW_EVENT_PROCESS_PTRACE = 13,
+	TW_EVENT_PROCESS_MEMFD_CREATE = 14,
+	TW_EVENT_PROCESS_SHMGET = 15,
+	/* 16..63 reserved for network and scheduler events */
 	TW_EVENT_TYPE_MAX = 64,
 };
 
@@ -62,6 +68,7 @@ enum tw_field_type {
 	TW_FIELD_DNS_NAME = 12,
 	TW_FIELD_INTERPRETER = 13,   /* string: bprm->interp when it differs from filename */
 	TW_FIELD_LINK_SOURCE = 14,   /* string: existing file a hard link was made to */
+	TW_FIELD_MEMFD_NAME = 15,    /* string: name given to memfd_create */
 	TW_FIELD_TYPE_MAX = 64,
 };
 
@@ -242,6 +249,32 @@ struct tw_tty_write {
 	__u64 dropped_bytes;      /* bytes of this tty dropped by the rate budget since its last event */
 	char comm[16];
 	struct tw_varlen_fields vl;  /* TTY_OUT */
+};
+
+/*
+ * Process calls that change what a process is or can reach: credential
+ * changes, new sessions, ptrace, memfd and SysV shared memory. Reported at
+ * syscall exit, only when the call succeeded. One layout for all; `args`
+ * holds the call's arguments as passed (see docs/events.md per type).
+ */
+enum tw_proc_op {
+	TW_PROC_OP_NONE = 0,
+	TW_PROC_OP_SETUID, TW_PROC_OP_SETREUID, TW_PROC_OP_SETRESUID, TW_PROC_OP_SETFSUID,
+	TW_PROC_OP_SETGID, TW_PROC_OP_SETREGID, TW_PROC_OP_SETRESGID, TW_PROC_OP_SETFSGID,
+	TW_PROC_OP_SETSID, TW_PROC_OP_PTRACE, TW_PROC_OP_MEMFD_CREATE, TW_PROC_OP_SHMGET,
+	TW_PROC_OP_MAX,
+};
+
+struct tw_process_call {
+	struct tw_event_header hdr;
+	struct tw_creds creds;    /* after the call: the new ids for set*id */
+	__u32 fsuid, fsgid;       /* after the call */
+	__u32 op;                 /* enum tw_proc_op */
+	__u32 pad;
+	__u64 args[3];            /* ptrace: request, target pid, -; memfd: -, flags; shmget: key, size, flags */
+	__s64 ret;                /* setsid: new sid; shmget: shm id; memfd_create: fd */
+	char comm[16];
+	struct tw_varlen_fields vl;  /* MEMFD_NAME for memfd_create */
 };
 
 /* Pid filter flags: value of the kernel's pid filter map and of library pid rules. */

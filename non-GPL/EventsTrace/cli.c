@@ -13,6 +13,11 @@ enum {
 	OPT_PROCESS_EXEC,
 	OPT_PROCESS_FORK,
 	OPT_PROCESS_EXIT,
+	OPT_PROCESS_CREDS,
+	OPT_PROCESS_SETSID,
+	OPT_PROCESS_PTRACE,
+	OPT_PROCESS_MEMFD,
+	OPT_PROCESS_SHM,
 	OPT_FILE,
 	OPT_FILE_CREATE,
 	OPT_FILE_DELETE,
@@ -46,6 +51,11 @@ static const struct option long_opts[] = {
 	{"process-exec", no_argument, NULL, OPT_PROCESS_EXEC},
 	{"process-fork", no_argument, NULL, OPT_PROCESS_FORK},
 	{"process-exit", no_argument, NULL, OPT_PROCESS_EXIT},
+	{"process-creds", no_argument, NULL, OPT_PROCESS_CREDS},
+	{"process-setsid", no_argument, NULL, OPT_PROCESS_SETSID},
+	{"process-ptrace", no_argument, NULL, OPT_PROCESS_PTRACE},
+	{"process-memfd", no_argument, NULL, OPT_PROCESS_MEMFD},
+	{"process-shm", no_argument, NULL, OPT_PROCESS_SHM},
 	{"file", no_argument, NULL, OPT_FILE},
 	{"file-create", no_argument, NULL, OPT_FILE_CREATE},
 	{"file-delete", no_argument, NULL, OPT_FILE_DELETE},
@@ -84,10 +94,15 @@ void tw_cli_usage(FILE *f)
 	    "\n"
 	    "Event types (default: all):\n"
 	    "  -a, --all                 every event type\n"
-	    "      --process             process exec, fork and exit\n"
+	    "      --process             every process event below\n"
 	    "      --process-exec        exec (argv, cwd, creds, tty, cgroup, namespaces)\n"
 	    "      --process-fork        fork of a new process (not threads)\n"
 	    "      --process-exit        exit of a process (exit code, signal, core dump)\n"
+	    "      --process-creds       set*id calls that succeeded, with the new ids\n"
+	    "      --process-setsid      new sessions\n"
+	    "      --process-ptrace      ptrace requests (attach, seize, ...) and their target\n"
+	    "      --process-memfd       memfd_create (name, flags)\n"
+	    "      --process-shm         SysV shared memory shmget (key, size, flags)\n"
 	    "      --file                every file event below\n"
 	    "      --file-create         open(O_CREAT), creat, mkdir, mknod, symlink, link\n"
 	    "      --file-delete         unlink, rmdir\n"
@@ -226,6 +241,21 @@ static int parse_option(struct tw_cli *cli, int c, const char *arg, char *err, s
 		return 0;
 	case OPT_PROCESS_EXIT:
 		cli->event_mask |= TW_EVENT_BIT(TW_EVENT_PROCESS_EXIT);
+		return 0;
+	case OPT_PROCESS_CREDS:
+		cli->event_mask |= TW_EVENT_BIT(TW_EVENT_PROCESS_SETUID) | TW_EVENT_BIT(TW_EVENT_PROCESS_SETGID);
+		return 0;
+	case OPT_PROCESS_SETSID:
+		cli->event_mask |= TW_EVENT_BIT(TW_EVENT_PROCESS_SETSID);
+		return 0;
+	case OPT_PROCESS_PTRACE:
+		cli->event_mask |= TW_EVENT_BIT(TW_EVENT_PROCESS_PTRACE);
+		return 0;
+	case OPT_PROCESS_MEMFD:
+		cli->event_mask |= TW_EVENT_BIT(TW_EVENT_PROCESS_MEMFD_CREATE);
+		return 0;
+	case OPT_PROCESS_SHM:
+		cli->event_mask |= TW_EVENT_BIT(TW_EVENT_PROCESS_SHMGET);
 		return 0;
 	case OPT_FILE:
 		cli->event_mask |= TW_EVENTS_FILE;

@@ -315,10 +315,11 @@ static int fail(struct tw_ctx *ctx, char *err, size_t errlen, int code, const ch
 /* Classic tracepoints attach by id, read from tracefs: make sure it is there. */
 static int need_tracefs(struct tw_ctx *ctx, char *err, size_t errlen)
 {
-	if (!(ctx->opts.event_mask & (TW_EVENTS_FILE | TW_EVENTS_TTY)) || tw_tracefs_root())
+	if (!(ctx->opts.event_mask & (TW_EVENTS_FILE | TW_EVENTS_TTY | TW_EVENTS_PROCESS_CALLS)) ||
+	    tw_tracefs_root())
 		return 0;
 	return fail(ctx, err, errlen, ENOENT, "tracefs is not mounted and could not be mounted at "
-					      "/sys/kernel/tracing (needed for file and tty events)");
+					      "/sys/kernel/tracing (needed for syscall tracepoints)");
 }
 
 static int open_domain(struct tw_ctx *ctx, const struct tw_domain_def *d, const struct btf *vmlinux,

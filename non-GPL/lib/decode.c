@@ -25,6 +25,14 @@ static const struct tw_type_info type_info[TW_EVENT_TYPE_MAX] = {
 #undef FILE_TYPE
 	[TW_EVENT_PROCESS_TTY_WRITE] = {"PROCESS_TTY_WRITE", sizeof(struct tw_tty_write),
 					offsetof(struct tw_tty_write, vl)},
+#define CALL_TYPE(t, name) [t] = {name, sizeof(struct tw_process_call), offsetof(struct tw_process_call, vl)}
+	CALL_TYPE(TW_EVENT_PROCESS_SETUID, "PROCESS_SETUID"),
+	CALL_TYPE(TW_EVENT_PROCESS_SETGID, "PROCESS_SETGID"),
+	CALL_TYPE(TW_EVENT_PROCESS_SETSID, "PROCESS_SETSID"),
+	CALL_TYPE(TW_EVENT_PROCESS_PTRACE, "PROCESS_PTRACE"),
+	CALL_TYPE(TW_EVENT_PROCESS_MEMFD_CREATE, "PROCESS_MEMFD_CREATE"),
+	CALL_TYPE(TW_EVENT_PROCESS_SHMGET, "PROCESS_SHMGET"),
+#undef CALL_TYPE
 };
 
 static const char *const field_names[TW_FIELD_TYPE_MAX] = {
@@ -42,6 +50,7 @@ static const char *const field_names[TW_FIELD_TYPE_MAX] = {
 	[TW_FIELD_DNS_NAME] = "dns_name",
 	[TW_FIELD_INTERPRETER] = "interpreter",
 	[TW_FIELD_LINK_SOURCE] = "link_source",
+	[TW_FIELD_MEMFD_NAME] = "memfd_name",
 };
 
 static const char *const decode_errors[TW_DECODE_ERROR_MAX] = {

@@ -6,6 +6,7 @@
 #include <time.h>
 
 #include "file_syscalls.h"
+#include "proc_calls.h"
 #include "tracewire_json.h"
 
 void tw_format_iso8601(uint64_t realtime_ns, char *out, size_t outlen)
@@ -318,6 +319,60 @@ static void tty_write_json(struct tw_json *j, const struct tw_event *ev)
 	tw_json_u64(j, "dropped_bytes", e->dropped_bytes);
 }
 
+static const char *ptrace_request_name(uint64_t req)
+{
+	switch (req) {
+	case 0: return "PTRACE_TRACEME";
+	case 16: return "PTRACE_ATTACH";
+	case 17: return "PTRACE_DETACH";
+	case 0x4206: return "PTRACE_SEIZE";
+	case 0x4207: return "PTRACE_INTERRUPT";
+	case 4: return "PTRACE_POKETEXT";
+	case 5: return "PTRACE_POKEDATA";
+	case 13: return "PTRACE_SETREGS";
+	default: return NULL;
+	}
+}
+
+static void process_call_json(struct tw_json *j, const struct tw_event *ev)
+{
+	const struct tw_process_call *e = (const void *)ev->hdr;
+	const char *op = tw_proc_op_name(e->op), *req;
+
+	comm_json(j, e->comm);
+	if (op)
+		tw_json_raw_string(j, "syscall", op);
+	else
+		tw_json_u64(j, "syscall", e->op);
+	varlen_json(j, ev);
+	creds_json(j, &e->creds); /* after the call */
+	tw_json_u64(j, "fsuid", e->fsuid);
+	tw_json_u64(j, "fsgid", e->fsgid);
+	switch (e->hdr.type) {
+	case TW_EVENT_PROCESS_SETSID:
+		tw_json_i64(j, "sid", e->ret);
+		break;
+	case TW_EVENT_PROCESS_PTRACE:
+		req = ptrace_request_name(e->args[0]);
+		if (req)
+			tw_json_raw_string(j, "request", req);
+		else
+			tw_json_u64(j, "request", e->args[0]);
+		tw_json_u64(j, "target_pid", (uint32_t)e->args[1]);
+		break;
+	case TW_EVENT_PROCESS_MEMFD_CREATE:
+		tw_json_u64(j, "flags", (uint32_t)e->args[1]);
+		tw_json_i64(j, "fd", e->ret);
+		break;
+	case TW_EVENT_PROCESS_SHMGET:
+		tw_json_i64(j, "key", (int32_t)e->args[0]);
+		tw_json_u64(j, "size", e->args[1]);
+		tw_json_u64(j, "flags", (uint32_t)e->args[2]);
+		tw_json_i64(j, "shmid", e->ret);
+		break;
+	}
+}
+
 static void fork_json(struct tw_json *j, const struct tw_event *ev)
 {
 	const struct tw_process_fork *e = (const void *)ev->hdr;
@@ -360,6 +415,14 @@ void tw_event_to_json(struct tw_json *j, const struct tw_event *ev)
 		break;
 	case TW_EVENT_PROCESS_TTY_WRITE:
 		tty_write_json(j, ev);
+		break;
+	case TW_EVENT_PROCESS_SETUID:
+	case TW_EVENT_PROCESS_SETGID:
+	case TW_EVENT_PROCESS_SETSID:
+	case TW_EVENT_PROCESS_PTRACE:
+	case TW_EVENT_PROCESS_MEMFD_CREATE:
+	case TW_EVENT_PROCESS_SHMGET:
+		process_call_json(j, ev);
 		break;
 	default:
 		varlen_json(j, ev);

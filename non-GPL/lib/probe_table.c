@@ -2,6 +2,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/mount.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <bpf/btf.h>
@@ -14,6 +15,8 @@
 #include "file.skel.h"
 #include "file_syscalls.h"
 #include "probe_table.h"
+#include "proc_calls.h"
+#include "proc_calls.skel.h"
 #include "process.skel.h"
 #include "tty.skel.h"
 #include "tracewire_wire.h"
@@ -215,10 +218,79 @@ static const struct tw_program_def tty_programs[] = {
 	{"tw_tty_sys_exit", "tracepoint/syscalls/sys_exit_write", TW_EVENTS_TTY, false, tty_attach_exit},
 };
 
+static struct bpf_object *proc_calls_open(void **skel, const struct bpf_object_open_opts *opts)
+{
+	struct proc_calls_bpf *s = proc_calls_bpf__open_opts(opts);
+	*skel = s;
+	return s ? s->obj : NULL;
+}
+
+static void proc_calls_destroy(void *skel)
+{
+	proc_calls_bpf__destroy(skel);
+}
+
+static int proc_calls_after_load(struct bpf_object *obj, const struct tw_options *o)
+{
+	int fd = bpf_object__find_map_fd_by_name(obj, "tw_proc_syscalls");
+
+	if (fd < 0)
+		return fd;
+	for (size_t i = 0; i < tw_n_proc_call_defs; i++) {
+		uint32_t nr = (uint32_t)tw_proc_call_defs[i].nr;
+		if (!(o->event_mask & TW_EVENT_BIT(tw_proc_call_defs[i].event_type)))
+			continue;
+		if (bpf_map_update_elem(fd, &nr, &tw_proc_call_defs[i].op, BPF_ANY))
+			return -errno;
+	}
+	return 0;
+}
+
+static int proc_calls_attach(struct bpf_program *prog, const struct tw_options *o,
+			     struct tw_links *out, const char *prefix)
+{
+	char tp[64];
+
+	for (size_t i = 0; i < tw_n_proc_call_defs; i++) {
+		struct bpf_link *link;
+		if (!(o->event_mask & TW_EVENT_BIT(tw_proc_call_defs[i].event_type)))
+			continue;
+		if (out->n == out->max)
+			return -E2BIG;
+		snprintf(tp, sizeof(tp), "%s%s", prefix, tw_proc_call_defs[i].name);
+		link = bpf_program__attach_tracepoint(prog, "syscalls", tp);
+		if (!link)
+			return -errno;
+		out->links[out->n++] = link;
+	}
+	return 0;
+}
+
+static int proc_calls_attach_enter(struct bpf_program *prog, const struct tw_options *o,
+				   struct tw_links *out)
+{
+	return proc_calls_attach(prog, o, out, "sys_enter_");
+}
+
+static int proc_calls_attach_exit(struct bpf_program *prog, const struct tw_options *o,
+				  struct tw_links *out)
+{
+	return proc_calls_attach(prog, o, out, "sys_exit_");
+}
+
+static const struct tw_program_def proc_calls_programs[] = {
+	{"tw_proc_sys_enter", "tracepoint/syscalls/sys_enter_setuid", TW_EVENTS_PROCESS_CALLS, false,
+	 proc_calls_attach_enter},
+	{"tw_proc_sys_exit", "tracepoint/syscalls/sys_exit_setuid", TW_EVENTS_PROCESS_CALLS, false,
+	 proc_calls_attach_exit},
+};
+
 const struct tw_domain_def tw_domains[] = {
 	{"process", process_open, process_destroy, NULL, process_programs, ARRAY_LEN(process_programs)},
 	{"file", file_open, file_destroy, file_after_load, file_programs, ARRAY_LEN(file_programs)},
 	{"tty", tty_open, tty_destroy, NULL, tty_programs, ARRAY_LEN(tty_programs)},
+	{"proc_calls", proc_calls_open, proc_calls_destroy, proc_calls_after_load, proc_calls_programs,
+	 ARRAY_LEN(proc_calls_programs)},
 };
 const size_t tw_n_domains = ARRAY_LEN(tw_domains);
 

@@ -1780,7 +1780,7 @@ Test(stream, start_record)
 		 TW_EVENT_BIT(TW_EVENT_FILE_CREATE) | TW_EVENT_BIT(TW_EVENT_FILE_SHMEM_OPEN), TW_PROBE_ATTACHED},
 		{"tw_tty_write", "tracepoint/syscalls/sys_exit_write", TW_EVENTS_TTY, TW_PROBE_ATTACHED},
 		{"tw_helper", "kprobe/none", 0, TW_PROBE_ATTACHED},
-		{"tw_future", "kprobe/future", TW_EVENT_BIT(0) | TW_EVENT_BIT(10) | TW_EVENT_BIT(63),
+		{"tw_future", "kprobe/future", TW_EVENT_BIT(0) | TW_EVENT_BIT(40) | TW_EVENT_BIT(63),
 		 TW_PROBE_UNAVAILABLE},
 	};
 	static const char *const types[] = {"PROCESS_EXEC", "PROCESS_EXIT", "FILE_RENAME", "PROCESS_TTY_WRITE"};
@@ -1796,7 +1796,7 @@ Test(stream, start_record)
 		.source = "replay:/tmp/a \"b\".twr",
 		.event_mask = TW_EVENT_BIT(TW_EVENT_PROCESS_EXEC) | TW_EVENT_BIT(TW_EVENT_PROCESS_EXIT) |
 			      TW_EVENT_BIT(TW_EVENT_FILE_RENAME) | TW_EVENT_BIT(TW_EVENT_PROCESS_TTY_WRITE) |
-			      TW_EVENT_BIT(0) | TW_EVENT_BIT(10) | TW_EVENT_BIT(63), /* unknown bits ignored */
+			      TW_EVENT_BIT(0) | TW_EVENT_BIT(40) | TW_EVENT_BIT(63), /* unknown bits ignored */
 		.ring_size = 8u << 20,
 		.wakeup_bytes = 256u << 10,
 		.probes = probes,
@@ -1872,7 +1872,9 @@ Test(stream, start_record_replay_defaults)
 	};
 	static const char *const all[] = {"PROCESS_EXEC", "PROCESS_FORK",  "PROCESS_EXIT",
 					  "FILE_CREATE",  "FILE_DELETE",   "FILE_RENAME",
-					  "FILE_MODIFY",  "FILE_SHMEM_OPEN", "PROCESS_TTY_WRITE"};
+					  "FILE_MODIFY",  "FILE_SHMEM_OPEN", "PROCESS_TTY_WRITE",
+					  "PROCESS_SETUID", "PROCESS_SETGID", "PROCESS_SETSID",
+					  "PROCESS_PTRACE", "PROCESS_MEMFD_CREATE", "PROCESS_SHMGET"};
 	struct tw_json j;
 	struct rendered o;
 
@@ -1880,7 +1882,7 @@ Test(stream, start_record_replay_defaults)
 	tw_stream_start_to_json(&j, &info);
 	finish_line(&j, &o);
 	expect_str(o.root, "source", "kernel");
-	expect_str_array(o.root, "event_types", all, 9);
+	expect_str_array(o.root, "event_types", all, 15);
 	expect_absent(o.root, "ring_size");
 	expect_num(o.root, "wakeup_bytes", 0);
 	cr_expect(cJSON_IsArray(jget(o.root, "probes")));
@@ -1897,7 +1899,9 @@ Test(stream, stats_record)
 	static const char *const tnames[] = {NULL,          "PROCESS_EXEC", "PROCESS_FORK",
 					     "PROCESS_EXIT", "FILE_CREATE",  "FILE_DELETE",
 					     "FILE_RENAME",  "FILE_MODIFY",  "FILE_SHMEM_OPEN",
-					     "PROCESS_TTY_WRITE"};
+					     "PROCESS_TTY_WRITE", "PROCESS_SETUID", "PROCESS_SETGID",
+					     "PROCESS_SETSID", "PROCESS_PTRACE", "PROCESS_MEMFD_CREATE",
+					     "PROCESS_SHMGET"};
 	const int ntypes = (int)(sizeof(tnames) / sizeof(tnames[0])) - 1;
 	struct tw_stats *s = calloc(1, sizeof(*s));
 	struct tw_json j;
@@ -1919,7 +1923,7 @@ Test(stream, stats_record)
 	}
 	s->type[TW_EVENT_PROCESS_TTY_WRITE].rate_limited_bytes = 9007199254740993ull; /* 2^53 + 1 */
 	s->type[0].emitted = 66;                   /* TW_EVENT_NONE is not rendered */
-	s->type[TW_EVENT_PROCESS_TTY_WRITE + 1].emitted = 77; /* nor an unknown type */
+	s->type[TW_EVENT_PROCESS_SHMGET + 1].emitted = 77; /* nor an unknown type */
 	s->type[TW_EVENT_TYPE_MAX - 1].emitted = 88;
 	for (int r = 1; r < TW_DECODE_ERROR_MAX; r++)
 		s->decode_errors[r] = 10 * r;
