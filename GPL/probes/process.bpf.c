@@ -155,3 +155,31 @@ out:
 	tw_filter__forget(tgid);
 	return 0;
 }
+
+/*
+ * Module loads, including those started by init or kthreadd. Kernels built
+ * without module support (like the CI machine's) have no such tracepoint:
+ * the loader then leaves this program out and reports the type unavailable.
+ */
+SEC("tp_btf/module_load")
+int BPF_PROG(tw_process_load_module, struct module *mod)
+{
+	struct tw_builder b;
+	struct tw_module_load *e;
+	struct task_struct *task = bpf_get_current_task_btf();
+
+	if (tw_filter__pid_rejects(BPF_CORE_READ(task, tgid), TW_EVENT_PROCESS_LOAD_MODULE))
+		return 0;
+	e = tw_event__begin(&b, TW_EVENT_PROCESS_LOAD_MODULE, sizeof(*e),
+			    __builtin_offsetof(struct tw_module_load, vl));
+	if (!e)
+		return 0;
+	__builtin_memset(e, 0, sizeof(*e));
+	tw_header__fill(&e->hdr, TW_EVENT_PROCESS_LOAD_MODULE, task);
+	bpf_get_current_comm(e->comm, sizeof(e->comm));
+	tw_field__kernel_str(&b, TW_FIELD_MODULE_NAME, mod->name, 64);
+	tw_field__kernel_str(&b, TW_FIELD_MODULE_VERSION, BPF_CORE_READ(mod, version), 256);
+	tw_field__kernel_str(&b, TW_FIELD_MODULE_SRCVERSION, BPF_CORE_READ(mod, srcversion), 256);
+	tw_event__emit(&b);
+	return 0;
+}

@@ -47,7 +47,8 @@ enum tw_event_type {
 	TW_EVENT_PROCESS_PTRACE = 13,
 	TW_EVENT_PROCESS_MEMFD_CREATE = 14,
 	TW_EVENT_PROCESS_SHMGET = 15,
-	/* 16..63 reserved for network and scheduler events */
+	TW_EVENT_PROCESS_LOAD_MODULE = 16,
+	/* 17..63 reserved for network and scheduler events */
 	TW_EVENT_TYPE_MAX = 64,
 };
 
@@ -69,6 +70,9 @@ enum tw_field_type {
 	TW_FIELD_INTERPRETER = 13,   /* string: bprm->interp when it differs from filename */
 	TW_FIELD_LINK_SOURCE = 14,   /* string: existing file a hard link was made to */
 	TW_FIELD_MEMFD_NAME = 15,    /* string: name given to memfd_create */
+	TW_FIELD_MODULE_NAME = 16,   /* string */
+	TW_FIELD_MODULE_VERSION = 17,
+	TW_FIELD_MODULE_SRCVERSION = 18,
 	TW_FIELD_TYPE_MAX = 64,
 };
 
@@ -275,6 +279,13 @@ struct tw_process_call {
 	__s64 ret;                /* setsid: new sid; shmget: shm id; memfd_create: fd */
 	char comm[16];
 	struct tw_varlen_fields vl;  /* MEMFD_NAME for memfd_create */
+};
+
+/* A kernel module was loaded (tp_btf/module_load; absent on kernels without modules). */
+struct tw_module_load {
+	struct tw_event_header hdr;  /* the loading task: insmod, systemd-udevd, kthreadd, ... */
+	char comm[16];
+	struct tw_varlen_fields vl;  /* MODULE_NAME, [MODULE_VERSION], [MODULE_SRCVERSION] */
 };
 
 /* Pid filter flags: value of the kernel's pid filter map and of library pid rules. */

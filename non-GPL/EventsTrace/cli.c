@@ -18,6 +18,7 @@ enum {
 	OPT_PROCESS_PTRACE,
 	OPT_PROCESS_MEMFD,
 	OPT_PROCESS_SHM,
+	OPT_PROCESS_MODULE,
 	OPT_FILE,
 	OPT_FILE_CREATE,
 	OPT_FILE_DELETE,
@@ -56,6 +57,7 @@ static const struct option long_opts[] = {
 	{"process-ptrace", no_argument, NULL, OPT_PROCESS_PTRACE},
 	{"process-memfd", no_argument, NULL, OPT_PROCESS_MEMFD},
 	{"process-shm", no_argument, NULL, OPT_PROCESS_SHM},
+	{"process-module", no_argument, NULL, OPT_PROCESS_MODULE},
 	{"file", no_argument, NULL, OPT_FILE},
 	{"file-create", no_argument, NULL, OPT_FILE_CREATE},
 	{"file-delete", no_argument, NULL, OPT_FILE_DELETE},
@@ -103,6 +105,7 @@ void tw_cli_usage(FILE *f)
 	    "      --process-ptrace      ptrace requests (attach, seize, ...) and their target\n"
 	    "      --process-memfd       memfd_create (name, flags)\n"
 	    "      --process-shm         SysV shared memory shmget (key, size, flags)\n"
+	    "      --process-module      kernel module loads (where the kernel has modules)\n"
 	    "      --file                every file event below\n"
 	    "      --file-create         open(O_CREAT), creat, mkdir, mknod, symlink, link\n"
 	    "      --file-delete         unlink, rmdir\n"
@@ -256,6 +259,9 @@ static int parse_option(struct tw_cli *cli, int c, const char *arg, char *err, s
 		return 0;
 	case OPT_PROCESS_SHM:
 		cli->event_mask |= TW_EVENT_BIT(TW_EVENT_PROCESS_SHMGET);
+		return 0;
+	case OPT_PROCESS_MODULE:
+		cli->event_mask |= TW_EVENT_BIT(TW_EVENT_PROCESS_LOAD_MODULE);
 		return 0;
 	case OPT_FILE:
 		cli->event_mask |= TW_EVENTS_FILE;

@@ -82,7 +82,7 @@ static void tw_log(struct tw_ctx *ctx, enum tw_log_level level, const char *fmt,
 	char msg[1024];
 	va_list ap;
 
-	if (level == TW_LOG_DEBUG && !(ctx && ctx->opts.verbose))
+	if (level >= TW_LOG_INFO && !(ctx && ctx->opts.verbose))
 		return;
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
@@ -221,7 +221,8 @@ static int select_programs(struct tw_ctx *ctx, const struct tw_domain_def *d, st
 		if (!prog)
 			return -ENOENT;
 		if (wanted && !tw_hook_available(vmlinux, p->hook)) {
-			tw_log(ctx, TW_LOG_WARN, "%s: hook not present on this kernel, %s unavailable",
+			/* the start record says so too; not worth a warning on every start */
+			tw_log(ctx, TW_LOG_INFO, "%s: hook not present on this kernel, %s unavailable",
 			       p->hook, p->program);
 			st->state = TW_PROBE_UNAVAILABLE;
 			wanted = false;

@@ -33,6 +33,8 @@ static const struct tw_type_info type_info[TW_EVENT_TYPE_MAX] = {
 	CALL_TYPE(TW_EVENT_PROCESS_MEMFD_CREATE, "PROCESS_MEMFD_CREATE"),
 	CALL_TYPE(TW_EVENT_PROCESS_SHMGET, "PROCESS_SHMGET"),
 #undef CALL_TYPE
+	[TW_EVENT_PROCESS_LOAD_MODULE] = {"PROCESS_LOAD_MODULE", sizeof(struct tw_module_load),
+					  offsetof(struct tw_module_load, vl)},
 };
 
 static const char *const field_names[TW_FIELD_TYPE_MAX] = {
@@ -51,6 +53,9 @@ static const char *const field_names[TW_FIELD_TYPE_MAX] = {
 	[TW_FIELD_INTERPRETER] = "interpreter",
 	[TW_FIELD_LINK_SOURCE] = "link_source",
 	[TW_FIELD_MEMFD_NAME] = "memfd_name",
+	[TW_FIELD_MODULE_NAME] = "module_name",
+	[TW_FIELD_MODULE_VERSION] = "module_version",
+	[TW_FIELD_MODULE_SRCVERSION] = "module_srcversion",
 };
 
 static const char *const decode_errors[TW_DECODE_ERROR_MAX] = {

@@ -424,6 +424,10 @@ void tw_event_to_json(struct tw_json *j, const struct tw_event *ev)
 	case TW_EVENT_PROCESS_SHMGET:
 		process_call_json(j, ev);
 		break;
+	case TW_EVENT_PROCESS_LOAD_MODULE:
+		comm_json(j, ((const struct tw_module_load *)ev->hdr)->comm);
+		varlen_json(j, ev);
+		break;
 	default:
 		varlen_json(j, ev);
 		break;

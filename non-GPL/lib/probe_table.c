@@ -39,6 +39,8 @@ static const struct tw_program_def process_programs[] = {
 	{"tw_process_exec", "tp_btf/sched_process_exec", TW_EVENT_BIT(TW_EVENT_PROCESS_EXEC), false, NULL},
 	{"tw_process_fork", "tp_btf/sched_process_fork", TW_EVENT_BIT(TW_EVENT_PROCESS_FORK), true, NULL},
 	{"tw_process_exit", "tp_btf/sched_process_exit", TW_EVENT_BIT(TW_EVENT_PROCESS_EXIT), true, NULL},
+	{"tw_process_load_module", "tp_btf/module_load", TW_EVENT_BIT(TW_EVENT_PROCESS_LOAD_MODULE), false,
+	 NULL},
 };
 
 static struct bpf_object *file_open(void **skel, const struct bpf_object_open_opts *opts)

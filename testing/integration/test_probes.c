@@ -40,7 +40,7 @@ Test(probes, only_requested_event_types_are_attached)
 	o.event_mask = TW_EVENT_BIT(TW_EVENT_PROCESS_EXEC);
 	cr_assert_eq(tw_ctx_open(&ctx, &o, ignore, NULL, err, sizeof(err)), 0, "%s", err);
 	const struct tw_probe_status *p = tw_ctx_probes(ctx, &n);
-	cr_assert_eq(n, 9); /* process: exec, fork, exit; file, tty, proc_calls: enter, exit */
+	cr_assert_eq(n, 10); /* process: exec, fork, exit, module; file, tty, proc_calls: enter, exit */
 	for (size_t i = 0; i < n; i++) {
 		enum tw_probe_state want = p[i].event_mask == TW_EVENT_BIT(TW_EVENT_PROCESS_EXEC)
 					       ? TW_PROBE_ATTACHED
@@ -62,5 +62,41 @@ Test(probes, a_ring_size_is_rounded_up_to_a_power_of_two)
 	o.ring_size = 3 * 1024 * 1024;
 	cr_assert_eq(tw_ctx_open(&ctx, &o, ignore, NULL, err, sizeof(err)), 0, "%s", err);
 	cr_assert_eq(tw_ctx_ring_size(ctx), 4 * 1024 * 1024);
+	tw_ctx_close(ctx);
+}
+
+/*
+ * A probe whose hook this kernel lacks (module_load, on kernels built
+ * without modules such as the CI machine's) is left out: everything else
+ * loads, and its state says unavailable.
+ */
+Test(probes, a_missing_hook_does_not_stop_the_others)
+{
+	struct tw_options o;
+	struct tw_ctx *ctx;
+	struct btf *vmlinux;
+	char err[512];
+	size_t n, seen = 0;
+	bool has_hook;
+
+	it_require_bpf();
+	vmlinux = btf__load_vmlinux_btf();
+	has_hook = tw_hook_available(vmlinux, "tp_btf/module_load");
+	btf__free(vmlinux);
+	cr_log_info("module_load tracepoint %s on this kernel", has_hook ? "present" : "absent");
+
+	tw_options_init(&o);
+	o.event_mask = TW_EVENTS_PROCESS;
+	cr_assert_eq(tw_ctx_open(&ctx, &o, ignore, NULL, err, sizeof(err)), 0, "%s", err);
+	const struct tw_probe_status *p = tw_ctx_probes(ctx, &n);
+	for (size_t i = 0; i < n; i++) {
+		if (p[i].event_mask == TW_EVENT_BIT(TW_EVENT_PROCESS_LOAD_MODULE)) {
+			cr_assert_eq(p[i].state, has_hook ? TW_PROBE_ATTACHED : TW_PROBE_UNAVAILABLE);
+			seen++;
+		} else if (p[i].event_mask & TW_EVENTS_PROCESS) {
+			cr_assert_eq(p[i].state, TW_PROBE_ATTACHED, "%s not attached", p[i].program);
+		}
+	}
+	cr_assert_eq(seen, 1);
 	tw_ctx_close(ctx);
 }
