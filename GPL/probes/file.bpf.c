@@ -264,7 +264,8 @@ int tw_file_sys_enter(struct tw_sys_enter_ctx *ctx)
 	} else if (tw_filter__pid_rejects(tgid, sc->event_type)) {
 		return 0;
 	}
-	bpf_map_update_elem(&tw_file_inflight, &tid, &call, BPF_ANY);
+	if (bpf_map_update_elem(&tw_file_inflight, &tid, &call, BPF_ANY))
+		tw_stats__add_lost_scratch(sc->event_type ? sc->event_type : TW_EVENT_FILE_CREATE);
 	return 0;
 }
 

@@ -68,7 +68,8 @@ int tw_proc_sys_enter(struct tw_sys_enter_ctx *ctx)
 	tw_syscall__args(ctx, call.args, 3);
 	call.op = *op;
 	call.nr = ctx->nr;
-	bpf_map_update_elem(&tw_proc_inflight, &tid, &call, BPF_ANY);
+	if (bpf_map_update_elem(&tw_proc_inflight, &tid, &call, BPF_ANY))
+		tw_stats__add_lost_scratch(tw_proc__event_type(call.op)); /* table full: counted */
 	return 0;
 }
 

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * Terminal output. There is no tty tracepoint here, so the probe sits on
- * sys_enter of write, writev and pwrite64 and keeps only calls whose fd is a
+ * write, writev and pwritev2 (offset -1; pwrite64 and pwritev always fail on a
+ * tty, which is not seekable) and keeps only calls whose fd is a
  * tty, recognised by the character device numbers of the file (consoles and
  * serial lines major 4, /dev/tty, /dev/console and /dev/ptmx major 5, pty
  * slaves 136-143): that covers console writes too, which do not go through
@@ -49,7 +50,7 @@ struct {
 /* syscall numbers of this architecture, set by the loader */
 const volatile __u32 tw_cfg_nr_write = 0;
 const volatile __u32 tw_cfg_nr_writev = 0;
-const volatile __u32 tw_cfg_nr_pwrite64 = 0;
+const volatile __u32 tw_cfg_nr_pwritev2 = 0;
 /* optional budget per tty, bytes per second; 0: none */
 const volatile __u64 tw_cfg_tty_budget_bytes = 0;
 
@@ -131,8 +132,9 @@ static long tw_iov__step(__u32 i, void *ctx)
 	room = c->limit - c->copied;
 	n = seg.iov_len < room ? seg.iov_len : room;
 	if (n) {
-		bpf_probe_read_user(c->out + (c->copied & (TW_CAP_TTY_OUT - 1)), n & (TW_CAP_TTY_OUT * 2 - 1),
-				    seg.iov_base);
+		if (bpf_probe_read_user(c->out + (c->copied & (TW_CAP_TTY_OUT - 1)),
+					n & (TW_CAP_TTY_OUT * 2 - 1), seg.iov_base))
+			return 1; /* unreadable: keep what was copied, the rest counts as cut */
 		c->copied += n;
 	}
 	return 0;
@@ -164,7 +166,8 @@ int tw_tty_sys_enter(struct tw_sys_enter_ctx *ctx)
 						 TW_EVENT_PROCESS_TTY_WRITE))
 		return 0;
 	call.nr = ctx->nr;
-	bpf_map_update_elem(&tw_tty_inflight, &tid, &call, BPF_ANY);
+	if (bpf_map_update_elem(&tw_tty_inflight, &tid, &call, BPF_ANY))
+		tw_stats__add_lost_scratch(TW_EVENT_PROCESS_TTY_WRITE); /* table full: counted, not silent */
 	return 0;
 }
 
@@ -223,7 +226,7 @@ int tw_tty_sys_exit(struct tw_sys_exit_ctx *ctx)
 	d = tw_field__data(&b, TW_CAP_TTY_OUT);
 	if (!d)
 		return 0;
-	if (call.nr == tw_cfg_nr_writev) {
+	if (call.nr == tw_cfg_nr_writev || call.nr == tw_cfg_nr_pwritev2) {
 		/* the segments, in order, up to what was written and the cap */
 		struct tw_iov_copy c = {.out = d, .iov = (const struct iovec *)call.args[1]};
 		c.nseg = call.args[2] > TW_TTY_MAX_SEGMENTS ? TW_TTY_MAX_SEGMENTS : call.args[2];

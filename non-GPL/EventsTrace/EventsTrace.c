@@ -154,14 +154,15 @@ static void print_stats_human(const struct tw_stats *s, const struct tw_recorder
 	for (uint32_t t = 0; t < TW_EVENT_TYPE_MAX; t++) {
 		const struct tw_type_stats *ts = &s->type[t];
 		if (!tw_event_type_name(t) ||
-		    !(ts->emitted | ts->received | ts->filtered | ts->lost_ringbuf | ts->lost_scratch))
+		    !(ts->emitted | ts->received | ts->filtered | ts->lost_ringbuf | ts->lost_scratch |
+		      ts->truncated | ts->rate_limited))
 			continue;
 		fprintf(stderr,
 			"  %-14s emitted %" PRIu64 " received %" PRIu64 " filtered %" PRIu64
 			" lost_ringbuf %" PRIu64 " lost_scratch %" PRIu64 " truncated %" PRIu64
-			" rate_limited %" PRIu64 "\n",
+			" rate_limited %" PRIu64 " (%" PRIu64 " bytes)\n",
 			tw_event_type_name(t), ts->emitted, ts->received, ts->filtered, ts->lost_ringbuf,
-			ts->lost_scratch, ts->truncated, ts->rate_limited);
+			ts->lost_scratch, ts->truncated, ts->rate_limited, ts->rate_limited_bytes);
 	}
 	if (rec)
 		fprintf(stderr, "  recording: %" PRIu64 " records written, %" PRIu64 " failed writes\n",

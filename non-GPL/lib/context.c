@@ -161,7 +161,7 @@ static int set_globals(struct tw_ctx *ctx, struct bpf_object *obj)
 	uint32_t env = o->capture_env, cg = detect_cgroup_hierarchy();
 	uint64_t wake = o->wakeup_bytes, window = o->file_write_window_ms * 1000000ull;
 	uint32_t path_used = o->n_path_rules > 0, path_include = 0;
-	uint32_t nr_write = SYS_write, nr_writev = SYS_writev, nr_pwrite64 = SYS_pwrite64;
+	uint32_t nr_write = SYS_write, nr_writev = SYS_writev, nr_pwritev2 = SYS_pwritev2;
 	const struct {
 		const char *name;
 		const void *val;
@@ -174,7 +174,7 @@ static int set_globals(struct tw_ctx *ctx, struct bpf_object *obj)
 	    {"tw_cfg_path_include_mode", &path_include, 4},
 	    {"tw_cfg_tty_budget_bytes", &o->tty_budget_bytes, 8},
 	    {"tw_cfg_nr_write", &nr_write, 4},       {"tw_cfg_nr_writev", &nr_writev, 4},
-	    {"tw_cfg_nr_pwrite64", &nr_pwrite64, 4},
+	    {"tw_cfg_nr_pwritev2", &nr_pwritev2, 4},
 	};
 
 	for (size_t i = 0; i < o->n_pid_rules; i++)

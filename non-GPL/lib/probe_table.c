@@ -188,7 +188,7 @@ static void tty_destroy(void *skel)
 /* Terminal output: the calls a process writes a tty with. */
 static int tty_attach(struct bpf_program *prog, struct tw_links *out, const char *prefix)
 {
-	static const char *const calls[] = {"write", "writev", "pwrite64"};
+	static const char *const calls[] = {"write", "writev", "pwritev2"};
 	char tp[64];
 
 	for (size_t i = 0; i < ARRAY_LEN(calls); i++) {

@@ -49,14 +49,16 @@ check "--verbose shows the libbpf log on stderr" grep -q "libbpf:" "$work/err"
 check "--verbose keeps stdout JSON only" "$JSONCHECK" < "$work/out"
 
 # --- EventsTrace | head -n 5 exits 0 promptly ---
-( for i in $(seq 200); do /bin/true; sleep 0.02; done ) &
+# Earlier runs leave a child detaching their tracepoints (seconds, under a
+# kernel lock that attaching also takes): let them finish so this measures us.
+for i in $(seq 150); do pgrep -x EventsTrace > /dev/null || break; sleep 0.2; done
+( for i in $(seq 300); do /bin/true; sleep 0.02; done ) &
 load=$!
-start=$(date +%s%N)
-timeout 20 bash -c "set -o pipefail; '$ET' | head -n 5 > '$work/head'"; rc=$?
-elapsed_ms=$(( ($(date +%s%N) - start) / 1000000 ))
+timeout 30 bash -c "set -o pipefail; '$ET' | { head -n 5 > '$work/head'; date +%s%N > '$work/head_done'; }"; rc=$?
+exit_ms=$(( ($(date +%s%N) - $(cat "$work/head_done")) / 1000000 ))
 kill $load 2> /dev/null; wait $load 2> /dev/null
 check "EventsTrace | head -n 5 exits 0 (rc $rc)" test "$rc" -eq 0
-check "... promptly (${elapsed_ms} ms < 5000)" test "$elapsed_ms" -lt 5000
+check "... promptly once head is gone (${exit_ms} ms < 2000)" test "$exit_ms" -lt 2000
 check "... and printed 5 JSON lines" bash -c "[ \$(wc -l < '$work/head') -eq 5 ] && '$JSONCHECK' < '$work/head' > /dev/null"
 
 # --- live trace with record, SIGINT, final stats; replay gives the same events ---

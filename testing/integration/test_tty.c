@@ -321,3 +321,29 @@ Test(tty, spam_of_50mb_is_delivered_or_counted, .timeout = 180)
 	it_stop(&t);
 	close_pty();
 }
+
+/* ---- pwritev2 with offset -1 writes a tty like writev ---- */
+
+static void run_pwritev2(void *arg)
+{
+	struct iovec iov[2] = {{"left ", 5}, {"right\n", 6}};
+	if (pwritev2(slave_fd, iov, 2, -1, 0) != 11)
+		_exit(121);
+}
+
+Test(tty, pwritev2_is_captured_like_writev)
+{
+	struct it_trace t;
+	struct tw_event ev;
+
+	open_pty();
+	it_start(&t, TW_EVENTS_TTY, false, run_pwritev2, NULL);
+	int status = it_run(&t, 5000);
+	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	cr_assert_eq(tty_events(&t, false, &ev, 1), 1);
+	const struct tw_varlen_field *f = tty_out(&ev);
+	cr_assert_eq(f->size, 11);
+	cr_assert_eq(memcmp(f->data, "left right\n", 11), 0);
+	it_stop(&t);
+	close_pty();
+}
