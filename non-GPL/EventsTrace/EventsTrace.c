@@ -206,20 +206,38 @@ static void print_start_record(struct trace_state *st, const char *source, struc
  */
 static void close_in_background(struct tw_ctx *ctx)
 {
-	pid_t p = fork();
+	int gate[2];
+	pid_t p;
 
+	/*
+	 * The child must be the last holder of the links, or our own exit would
+	 * do the slow detach after all: it waits for EOF on a pipe whose write
+	 * end only we hold, which comes when we are gone.
+	 */
+	if (pipe(gate)) {
+		tw_ctx_close(ctx);
+		return;
+	}
+	p = fork();
 	if (p == 0) {
 		int null = open("/dev/null", O_RDWR);
+		char c;
+
+		close(gate[1]);
 		if (null >= 0) {
 			dup2(null, STDIN_FILENO);
 			dup2(null, STDOUT_FILENO);
 			dup2(null, STDERR_FILENO);
 		}
+		while (read(gate[0], &c, 1) < 0 && errno == EINTR)
+			;
 		tw_ctx_close(ctx);
 		_exit(0);
 	}
+	close(gate[0]);
 	if (p < 0)
 		tw_ctx_close(ctx);
+	/* gate[1] stays open until we exit */
 }
 
 static int run_replay(struct trace_state *st)
