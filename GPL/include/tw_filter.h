@@ -9,6 +9,7 @@
 
 #include "tracewire_config.h"
 #include "tw_emit.h"
+#include "tw_task.h"
 
 /* Bit (1 << type) set for every event type the consumer asked for. */
 const volatile __u64 tw_cfg_event_mask = 0;
@@ -18,19 +19,88 @@ static __always_inline int tw_type_wanted(__u32 type)
 	return (tw_cfg_event_mask >> (type & 63)) & 1;
 }
 
-/* True when the pid filter rejects this tgid; counts it as filtered. */
-static __always_inline int tw_filter__pid_rejects(__u32 tgid, __u32 type)
+/*
+ * Filters on what the current task is: its comm, its real uid, its cgroup
+ * (the hierarchy tw_cfg_cgroup_hierarchy names). Each kind is off unless the
+ * loader set rules; with any include rule of a kind, only matches pass.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 256);
+	__type(key, char[16]);
+	__type(value, __u32); /* TW_PID_INCLUDE or TW_PID_EXCLUDE */
+} tw_comm_filter SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 256);
+	__type(key, __u32);
+	__type(value, __u32);
+} tw_uid_filter SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 256);
+	__type(key, __u64);
+	__type(value, __u32);
+} tw_cgroup_filter SEC(".maps");
+
+const volatile __u32 tw_cfg_comm_filter = 0;   /* TW_TASK_FILTER_* */
+const volatile __u32 tw_cfg_uid_filter = 0;
+const volatile __u32 tw_cfg_cgroup_filter = 0;
+
+/* One kind of task filter: 1 when the value's rule (or its absence) rejects. */
+static __always_inline int tw_filter__kind_rejects(__u32 cfg, __u32 *rule)
+{
+	if (rule)
+		return (*rule & TW_PID_EXCLUDE) != 0;
+	return (cfg & TW_TASK_FILTER_INCLUDE) != 0;
+}
+
+static __always_inline int tw_filter__task_rejects(void)
+{
+	struct task_struct *task;
+
+	if (tw_cfg_comm_filter) {
+		char comm[16] = {};
+		bpf_get_current_comm(comm, sizeof(comm));
+		if (tw_filter__kind_rejects(tw_cfg_comm_filter, bpf_map_lookup_elem(&tw_comm_filter, comm)))
+			return 1;
+	}
+	if (tw_cfg_uid_filter) {
+		__u32 uid = (__u32)bpf_get_current_uid_gid();
+		if (tw_filter__kind_rejects(tw_cfg_uid_filter, bpf_map_lookup_elem(&tw_uid_filter, &uid)))
+			return 1;
+	}
+	if (tw_cfg_cgroup_filter) {
+		__u64 id;
+		task = (struct task_struct *)bpf_get_current_task();
+		id = BPF_CORE_READ(tw_task__cgroup(task, tw_cfg_cgroup_hierarchy), kn, id);
+		if (tw_filter__kind_rejects(tw_cfg_cgroup_filter, bpf_map_lookup_elem(&tw_cgroup_filter, &id)))
+			return 1;
+	}
+	return 0;
+}
+
+/*
+ * True when the pid filter rejects this tgid, or a task filter rejects the
+ * current task; counts the event as filtered. Cheap when nothing is set:
+ * every check is gated by a read-only global the verifier folds away.
+ */
+static __always_inline int tw_filter__rejects(__u32 tgid, __u32 type)
 {
 	__u32 *flags;
-	int reject;
+	int reject = 0;
 
-	if (!tw_cfg_pid_filter_used)
-		return 0;
-	flags = bpf_map_lookup_elem(&tw_pid_filter, &tgid);
-	if (tw_cfg_pid_include_mode)
-		reject = !flags || !(*flags & TW_PID_INCLUDE);
-	else
-		reject = flags && (*flags & TW_PID_EXCLUDE);
+	if (tw_cfg_pid_filter_used) {
+		flags = bpf_map_lookup_elem(&tw_pid_filter, &tgid);
+		if (tw_cfg_pid_include_mode)
+			reject = !flags || !(*flags & TW_PID_INCLUDE);
+		else
+			reject = flags && (*flags & TW_PID_EXCLUDE);
+	}
+	if (!reject)
+		reject = tw_filter__task_rejects();
 	if (reject)
 		tw_stats__add_filtered(type);
 	return reject;

@@ -204,7 +204,7 @@ static __always_inline void tw_file__flush_on_close(struct task_struct *task, __
 		return;
 	pending = __sync_lock_test_and_set(&st->pending, 0);
 	bpf_map_delete_elem(&tw_write_coalesce, &k);
-	if (!pending || tw_filter__pid_rejects(tgid, TW_EVENT_FILE_MODIFY))
+	if (!pending || tw_filter__rejects(tgid, TW_EVENT_FILE_MODIFY))
 		return;
 	e = tw_file_event__begin(&b, TW_EVENT_FILE_MODIFY);
 	if (!e)
@@ -251,7 +251,7 @@ int tw_file_sys_enter(struct tw_sys_enter_ctx *ctx)
 		struct file *f = tw_fd__file(task, (__s32)tw_arg(&call, sc->fd_arg));
 		if (!f || (BPF_CORE_READ(f, f_inode, i_mode) & TW_S_IFMT) != TW_S_IFREG)
 			return 0;
-		if (tw_filter__pid_rejects(tgid, TW_EVENT_FILE_MODIFY))
+		if (tw_filter__rejects(tgid, TW_EVENT_FILE_MODIFY))
 			return 0;
 		if (tw_write__in_window(tgid, f)) {
 			call.pad = TW_CALL_COALESCED;
@@ -261,7 +261,7 @@ int tw_file_sys_enter(struct tw_sys_enter_ctx *ctx)
 		if (!tw_open__interesting(sc, &call))
 			return 0;
 		/* the event type (create or shm open) is only known at exit: filter then */
-	} else if (tw_filter__pid_rejects(tgid, sc->event_type)) {
+	} else if (tw_filter__rejects(tgid, sc->event_type)) {
 		return 0;
 	}
 	if (bpf_map_update_elem(&tw_file_inflight, &tid, &call, BPF_ANY))
@@ -351,7 +351,7 @@ int tw_file_sys_exit(struct tw_sys_exit_ctx *ctx)
 			type = TW_EVENT_FILE_SHMEM_OPEN;
 		else
 			return 0;
-		if (!tw_type_wanted(type) || tw_filter__pid_rejects(tgid, type))
+		if (!tw_type_wanted(type) || tw_filter__rejects(tgid, type))
 			return 0;
 	} else if (sc->kind == TW_FILE_KIND_FD) {
 		f = tw_fd__file(task, (__s32)tw_arg(&call, sc->fd_arg));

@@ -63,7 +63,7 @@ int tw_proc_sys_enter(struct tw_sys_enter_ctx *ctx)
 	op = bpf_map_lookup_elem(&tw_proc_syscalls, &nr);
 	if (!op || !*op)
 		return 0;
-	if (tw_filter__pid_rejects(bpf_get_current_pid_tgid() >> 32, tw_proc__event_type(*op)))
+	if (tw_filter__rejects(bpf_get_current_pid_tgid() >> 32, tw_proc__event_type(*op)))
 		return 0;
 	tw_syscall__args(ctx, call.args, 3);
 	call.op = *op;

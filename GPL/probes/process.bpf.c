@@ -44,7 +44,7 @@ int BPF_PROG(tw_process_exec, struct task_struct *task, pid_t old_pid, struct li
 	const char *filename, *interp;
 	umode_t mode;
 
-	if (tw_filter__pid_rejects(BPF_CORE_READ(task, tgid), TW_EVENT_PROCESS_EXEC))
+	if (tw_filter__rejects(BPF_CORE_READ(task, tgid), TW_EVENT_PROCESS_EXEC))
 		return 0;
 	e = tw_event__begin(&b, TW_EVENT_PROCESS_EXEC, sizeof(*e),
 			    __builtin_offsetof(struct tw_process_exec, vl));
@@ -105,7 +105,7 @@ int BPF_PROG(tw_process_fork, struct task_struct *parent, struct task_struct *ch
 	tw_filter__inherit(BPF_CORE_READ(parent, tgid), child_tgid);
 	if (!tw_type_wanted(TW_EVENT_PROCESS_FORK))
 		return 0;
-	if (tw_filter__pid_rejects(child_tgid, TW_EVENT_PROCESS_FORK))
+	if (tw_filter__rejects(child_tgid, TW_EVENT_PROCESS_FORK))
 		return 0;
 	e = tw_reserve(TW_EVENT_PROCESS_FORK, sizeof(*e));
 	if (!e)
@@ -131,7 +131,7 @@ int BPF_PROG(tw_process_exit, struct task_struct *task)
 	if (BPF_CORE_READ(sig, live.counter) != 0)
 		return 0;
 	if (!tw_type_wanted(TW_EVENT_PROCESS_EXIT) ||
-	    tw_filter__pid_rejects(tgid, TW_EVENT_PROCESS_EXIT))
+	    tw_filter__rejects(tgid, TW_EVENT_PROCESS_EXIT))
 		goto out;
 
 	e = tw_reserve(TW_EVENT_PROCESS_EXIT, sizeof(*e));
@@ -168,7 +168,7 @@ int BPF_PROG(tw_process_load_module, struct module *mod)
 	struct tw_module_load *e;
 	struct task_struct *task = bpf_get_current_task_btf();
 
-	if (tw_filter__pid_rejects(BPF_CORE_READ(task, tgid), TW_EVENT_PROCESS_LOAD_MODULE))
+	if (tw_filter__rejects(BPF_CORE_READ(task, tgid), TW_EVENT_PROCESS_LOAD_MODULE))
 		return 0;
 	e = tw_event__begin(&b, TW_EVENT_PROCESS_LOAD_MODULE, sizeof(*e),
 			    __builtin_offsetof(struct tw_module_load, vl));

@@ -162,7 +162,7 @@ int tw_tty_sys_enter(struct tw_sys_enter_ctx *ctx)
 	/* every tty file's private_data is a tty_file_private */
 	priv = BPF_CORE_READ(f, private_data);
 	call.tty = BPF_CORE_READ(priv, tty);
-	if (!call.tty || tw_filter__pid_rejects(bpf_get_current_pid_tgid() >> 32,
+	if (!call.tty || tw_filter__rejects(bpf_get_current_pid_tgid() >> 32,
 						 TW_EVENT_PROCESS_TTY_WRITE))
 		return 0;
 	call.nr = ctx->nr;

@@ -56,4 +56,8 @@ struct tw_path_key {
 	char data[TW_PATH_PREFIX_MAX];
 };
 
+/* tw_cfg_comm_filter / tw_cfg_uid_filter / tw_cfg_cgroup_filter */
+#define TW_TASK_FILTER_USED 0x1     /* rules of this kind exist */
+#define TW_TASK_FILTER_INCLUDE 0x2  /* some rule includes: unmatched tasks are out */
+
 #endif /* TRACEWIRE_CONFIG_H */

@@ -241,7 +241,7 @@ struct tw_file_event {
 #define TW_TTY_FLAG_PTY_SLAVE 0x2    /* written to the slave side (/dev/pts/N): program output */
 #define TW_TTY_FLAG_CONSOLE 0x4      /* a virtual console, serial line or /dev/console */
 
-/* Terminal output: what a process wrote to a tty, from write/writev/pwrite64. */
+/* Terminal output: what a process wrote to a tty, from write/writev/pwritev2. */
 struct tw_tty_write {
 	struct tw_event_header hdr;
 	struct tw_tty tty;        /* the tty written to: numbers of its driver, window size */
@@ -275,7 +275,7 @@ struct tw_process_call {
 	__u32 fsuid, fsgid;       /* after the call */
 	__u32 op;                 /* enum tw_proc_op */
 	__u32 pad;
-	__u64 args[3];            /* ptrace: request, target pid, -; memfd: -, flags; shmget: key, size, flags */
+	__u64 args[3];            /* ptrace: request, target pid, addr; memfd: -, flags; shmget: key, size, flags */
 	__s64 ret;                /* setsid: new sid; shmget: shm id; memfd_create: fd */
 	char comm[16];
 	struct tw_varlen_fields vl;  /* MEMFD_NAME for memfd_create */
@@ -299,7 +299,7 @@ struct tw_kernel_stats {
 	__u64 filtered;        /* events dropped by an in-kernel filter, on purpose */
 	__u64 lost_ringbuf;    /* records lost because the ring buffer was full */
 	__u64 truncated;       /* fields cut at their cap */
-	__u64 lost_scratch;    /* records not built because the scratch buffer was unavailable */
+	__u64 lost_scratch;    /* not built: scratch buffer unavailable or in-flight table full */
 	__u64 rate_limited;    /* events dropped on purpose by a rate budget (tty) */
 	__u64 rate_limited_bytes;
 };

@@ -158,7 +158,7 @@ static void print_stats_human(const struct tw_stats *s, const struct tw_recorder
 		      ts->truncated | ts->rate_limited))
 			continue;
 		fprintf(stderr,
-			"  %-14s emitted %" PRIu64 " received %" PRIu64 " filtered %" PRIu64
+			"  %-20s emitted %" PRIu64 " received %" PRIu64 " filtered %" PRIu64
 			" lost_ringbuf %" PRIu64 " lost_scratch %" PRIu64 " truncated %" PRIu64
 			" rate_limited %" PRIu64 " (%" PRIu64 " bytes)\n",
 			tw_event_type_name(t), ts->emitted, ts->received, ts->filtered, ts->lost_ringbuf,
@@ -288,6 +288,8 @@ static int run_live(struct trace_state *st)
 	o.capture_env = st->cli.env;
 	o.pid_rules = st->cli.pid_rules;
 	o.n_pid_rules = st->cli.n_pid_rules;
+	o.task_rules = st->cli.task_rules;
+	o.n_task_rules = st->cli.n_task_rules;
 	o.path_rules = st->cli.path_rules;
 	o.n_path_rules = st->cli.n_path_rules;
 	o.tty_budget_bytes = st->cli.tty_budget_bytes;

@@ -29,6 +29,12 @@ enum {
 	OPT_TTY,
 	OPT_TTY_BUDGET,
 	OPT_PATH_INCLUDE,
+	OPT_COMM,
+	OPT_EXCLUDE_COMM,
+	OPT_UID,
+	OPT_EXCLUDE_UID,
+	OPT_CGROUP,
+	OPT_EXCLUDE_CGROUP,
 	OPT_PATH_EXCLUDE,
 	OPT_PID,
 	OPT_PID_TREE,
@@ -68,6 +74,12 @@ static const struct option long_opts[] = {
 	{"tty", no_argument, NULL, OPT_TTY},
 	{"tty-budget", required_argument, NULL, OPT_TTY_BUDGET},
 	{"path-include", required_argument, NULL, OPT_PATH_INCLUDE},
+	{"comm", required_argument, NULL, OPT_COMM},
+	{"exclude-comm", required_argument, NULL, OPT_EXCLUDE_COMM},
+	{"uid", required_argument, NULL, OPT_UID},
+	{"exclude-uid", required_argument, NULL, OPT_EXCLUDE_UID},
+	{"cgroup", required_argument, NULL, OPT_CGROUP},
+	{"exclude-cgroup", required_argument, NULL, OPT_EXCLUDE_CGROUP},
 	{"path-exclude", required_argument, NULL, OPT_PATH_EXCLUDE},
 	{"pid", required_argument, NULL, OPT_PID},
 	{"pid-tree", required_argument, NULL, OPT_PID_TREE},
@@ -118,6 +130,12 @@ void tw_cli_usage(FILE *f)
 	    "      --pid-tree PID        only this process and everything it forks from now on\n"
 	    "      --exclude-pid PID     never this process\n"
 	    "      --exclude-pid-tree PID  never this process nor what it forks\n"
+	    "      --comm NAME           only processes with this command name (repeatable)\n"
+	    "      --exclude-comm NAME   never processes with this command name\n"
+	    "      --uid UID             only processes with this real uid (repeatable)\n"
+	    "      --exclude-uid UID     never processes with this real uid\n"
+	    "      --cgroup DIR|ID       only processes in this cgroup (its directory or id)\n"
+	    "      --exclude-cgroup DIR|ID  never processes in this cgroup\n"
 	    "      --path-include PREFIX only file events under PREFIX (repeatable)\n"
 	    "      --path-exclude PREFIX no file events under PREFIX, e.g. /proc (repeatable)\n"
 	    "Capture:\n"
@@ -224,6 +242,50 @@ static int add_pid_rule(struct tw_cli *cli, const char *arg, uint32_t flags, cha
 	return 0;
 }
 
+static int add_task_rule(struct tw_cli *cli, int c, const char *arg, char *err, size_t errlen)
+{
+	struct tw_task_rule *r;
+	uint32_t n;
+
+	if (cli->n_task_rules == TW_CLI_MAX_TASK_RULES) {
+		snprintf(err, errlen, "at most %d comm/uid/cgroup rules", TW_CLI_MAX_TASK_RULES);
+		return -1;
+	}
+	r = &cli->task_rules[cli->n_task_rules];
+	memset(r, 0, sizeof(*r));
+	r->exclude = c == OPT_EXCLUDE_COMM || c == OPT_EXCLUDE_UID || c == OPT_EXCLUDE_CGROUP;
+	if (c == OPT_COMM || c == OPT_EXCLUDE_COMM) {
+		if (!*arg || strlen(arg) > 15) {
+			snprintf(err, errlen, "invalid command name '%s' (1 to 15 bytes, as the kernel keeps)", arg);
+			return -1;
+		}
+		r->kind = TW_RULE_COMM;
+		r->comm = arg;
+	} else if (c == OPT_UID || c == OPT_EXCLUDE_UID) {
+		if (parse_u32(arg, &n)) {
+			snprintf(err, errlen, "invalid uid '%s'", arg);
+			return -1;
+		}
+		r->kind = TW_RULE_UID;
+		r->uid = n;
+	} else {
+		r->kind = TW_RULE_CGROUP;
+		if (arg[0] == '/') {
+			r->cgroup_path = arg;
+		} else {
+			char *end;
+			errno = 0;
+			r->cgroup_id = strtoull(arg, &end, 10);
+			if (errno || *end || !r->cgroup_id) {
+				snprintf(err, errlen, "invalid cgroup '%s' (a directory path or a numeric id)", arg);
+				return -1;
+			}
+		}
+	}
+	cli->n_task_rules++;
+	return 0;
+}
+
 static int parse_option(struct tw_cli *cli, int c, const char *arg, char *err, size_t errlen)
 {
 	int64_t size;
@@ -314,6 +376,13 @@ static int parse_option(struct tw_cli *cli, int c, const char *arg, char *err, s
 		cli->path_rules[cli->n_path_rules].exclude = c == OPT_PATH_EXCLUDE;
 		cli->n_path_rules++;
 		return 0;
+	case OPT_COMM:
+	case OPT_EXCLUDE_COMM:
+	case OPT_UID:
+	case OPT_EXCLUDE_UID:
+	case OPT_CGROUP:
+	case OPT_EXCLUDE_CGROUP:
+		return add_task_rule(cli, c, arg, err, errlen);
 	case OPT_PID:
 		return add_pid_rule(cli, arg, TW_PID_INCLUDE, err, errlen);
 	case OPT_PID_TREE:

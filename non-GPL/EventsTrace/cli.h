@@ -11,6 +11,7 @@
 
 #define TW_CLI_MAX_PID_RULES 64
 #define TW_CLI_MAX_PATH_RULES 64
+#define TW_CLI_MAX_TASK_RULES 64
 
 enum tw_stats_json_dest { TW_STATS_JSON_OFF, TW_STATS_JSON_STDERR, TW_STATS_JSON_STREAM };
 
@@ -18,6 +19,8 @@ struct tw_cli {
 	uint64_t event_mask;          /* 0 after parsing means "none chosen": all */
 	struct tw_pid_rule pid_rules[TW_CLI_MAX_PID_RULES];
 	size_t n_pid_rules;
+	struct tw_task_rule task_rules[TW_CLI_MAX_TASK_RULES];
+	size_t n_task_rules;
 	struct tw_path_rule path_rules[TW_CLI_MAX_PATH_RULES];
 	size_t n_path_rules;
 	int64_t write_window_ms;      /* -1: library default */

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -30,8 +31,11 @@
 #define TW_DEFAULT_WRITE_WINDOW_MS 1000
 
 /* Maps every object declares; the first object loaded owns them. */
-static const char *const shared_maps[] = {"tw_ringbuf", "tw_scratch_map", "tw_stats",
-					  "tw_pid_filter"};
+static const char *const shared_maps[] = {"tw_ringbuf",    "tw_scratch_map", "tw_stats",
+					  "tw_pid_filter", "tw_comm_filter", "tw_uid_filter",
+					  "tw_cgroup_filter"};
+enum { MAP_RINGBUF, MAP_SCRATCH, MAP_STATS, MAP_PID_FILTER, MAP_COMM_FILTER, MAP_UID_FILTER,
+       MAP_CGROUP_FILTER, N_SHARED_MAPS };
 
 struct tw_ctx {
 	struct tw_options opts;
@@ -53,7 +57,7 @@ struct tw_ctx {
 	const struct tw_program_def *probe_defs[TW_MAX_PROGRAMS];
 	size_t n_probes;
 
-	int map_fd[4]; /* shared_maps order */
+	int map_fd[N_SHARED_MAPS]; /* shared_maps order */
 	struct ring_buffer *rb;
 	uint32_t ring_size;
 	int64_t realtime_offset_ns;
@@ -82,7 +86,10 @@ static void tw_log(struct tw_ctx *ctx, enum tw_log_level level, const char *fmt,
 	char msg[1024];
 	va_list ap;
 
-	if (level >= TW_LOG_INFO && !(ctx && ctx->opts.verbose))
+	/* debug only when verbose; info too on stderr, but an embedder's logger gets it */
+	if (level == TW_LOG_DEBUG && !(ctx && ctx->opts.verbose))
+		return;
+	if (level == TW_LOG_INFO && !(ctx && (ctx->opts.verbose || ctx->opts.log)))
 		return;
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
@@ -161,6 +168,7 @@ static int set_globals(struct tw_ctx *ctx, struct bpf_object *obj)
 	uint32_t env = o->capture_env, cg = detect_cgroup_hierarchy();
 	uint64_t wake = o->wakeup_bytes, window = o->file_write_window_ms * 1000000ull;
 	uint32_t path_used = o->n_path_rules > 0, path_include = 0;
+	uint32_t task_cfg[3] = {0, 0, 0}; /* comm, uid, cgroup: TW_TASK_FILTER_* */
 	uint32_t nr_write = SYS_write, nr_writev = SYS_writev, nr_pwritev2 = SYS_pwritev2;
 	const struct {
 		const char *name;
@@ -175,6 +183,9 @@ static int set_globals(struct tw_ctx *ctx, struct bpf_object *obj)
 	    {"tw_cfg_tty_budget_bytes", &o->tty_budget_bytes, 8},
 	    {"tw_cfg_nr_write", &nr_write, 4},       {"tw_cfg_nr_writev", &nr_writev, 4},
 	    {"tw_cfg_nr_pwritev2", &nr_pwritev2, 4},
+	    {"tw_cfg_comm_filter", &task_cfg[TW_RULE_COMM], 4},
+	    {"tw_cfg_uid_filter", &task_cfg[TW_RULE_UID], 4},
+	    {"tw_cfg_cgroup_filter", &task_cfg[TW_RULE_CGROUP], 4},
 	};
 
 	for (size_t i = 0; i < o->n_pid_rules; i++)
@@ -183,6 +194,9 @@ static int set_globals(struct tw_ctx *ctx, struct bpf_object *obj)
 	for (size_t i = 0; i < o->n_path_rules; i++)
 		if (!o->path_rules[i].exclude)
 			path_include = 1;
+	for (size_t i = 0; i < o->n_task_rules; i++)
+		task_cfg[o->task_rules[i].kind] |=
+		    TW_TASK_FILTER_USED | (o->task_rules[i].exclude ? 0 : TW_TASK_FILTER_INCLUDE);
 	for (size_t i = 0; i < sizeof(globals) / sizeof(globals[0]); i++) {
 		int err = tw_bpf_set_global(obj, globals[i].name, globals[i].val, globals[i].size);
 		if (err && err != -ENOENT) /* an object only declares the globals it uses */
@@ -266,6 +280,44 @@ static void remember_map_fds(struct tw_ctx *ctx, struct bpf_object *obj)
 {
 	for (size_t i = 0; i < sizeof(shared_maps) / sizeof(shared_maps[0]); i++)
 		ctx->map_fd[i] = bpf_map__fd(bpf_object__find_map_by_name(obj, shared_maps[i]));
+}
+
+/* Task rules into the comm / uid / cgroup maps; a cgroup path is resolved to its id. */
+static int fill_task_filters(struct tw_ctx *ctx, char *err, size_t errlen)
+{
+	for (size_t i = 0; i < ctx->opts.n_task_rules; i++) {
+		const struct tw_task_rule *r = &ctx->opts.task_rules[i];
+		uint32_t action = r->exclude ? TW_PID_EXCLUDE : TW_PID_INCLUDE;
+		char comm[16] = {0};
+		uint64_t id = r->cgroup_id;
+		struct stat st;
+		int rc = 0;
+
+		switch (r->kind) {
+		case TW_RULE_COMM:
+			strncpy(comm, r->comm, sizeof(comm) - 1); /* the kernel keeps 15 bytes */
+			rc = bpf_map_update_elem(ctx->map_fd[MAP_COMM_FILTER], comm, &action, BPF_ANY);
+			break;
+		case TW_RULE_UID:
+			rc = bpf_map_update_elem(ctx->map_fd[MAP_UID_FILTER], &r->uid, &action, BPF_ANY);
+			break;
+		case TW_RULE_CGROUP:
+			if (!id && (!r->cgroup_path || stat(r->cgroup_path, &st) || !S_ISDIR(st.st_mode))) {
+				snprintf(err, errlen, "cgroup filter: %s is not a cgroup directory",
+					 r->cgroup_path ? r->cgroup_path : "(none)");
+				return -EINVAL;
+			}
+			if (!id)
+				id = st.st_ino; /* a cgroup's id is its kernfs inode number */
+			rc = bpf_map_update_elem(ctx->map_fd[MAP_CGROUP_FILTER], &id, &action, BPF_ANY);
+			break;
+		}
+		if (rc) {
+			snprintf(err, errlen, "setting a task filter failed: %s", strerror(errno));
+			return -errno;
+		}
+	}
+	return 0;
 }
 
 static int fill_pid_filter(struct tw_ctx *ctx)
@@ -443,9 +495,13 @@ int tw_ctx_open(struct tw_ctx **out, const struct tw_options *opts, tw_event_fn 
 						      "available on this kernel");
 	if ((rc = fill_pid_filter(ctx)))
 		return fail(ctx, err, errlen, rc, "setting pid filter rules failed: %s", strerror(-rc));
+	if ((rc = fill_task_filters(ctx, err, errlen))) {
+		tw_ctx_close(ctx);
+		return rc;
+	}
 	if ((rc = attach_all(ctx, err, errlen)))
 		return rc;
-	ctx->rb = ring_buffer__new(ctx->map_fd[0], on_sample, ctx, NULL);
+	ctx->rb = ring_buffer__new(ctx->map_fd[MAP_RINGBUF], on_sample, ctx, NULL);
 	if (!ctx->rb)
 		return fail(ctx, err, errlen, errno, "ring buffer setup failed: %s", strerror(errno));
 	ctx->realtime_offset_ns = clock_ns(CLOCK_REALTIME) - clock_ns(CLOCK_BOOTTIME);
@@ -535,7 +591,7 @@ int tw_ctx_poll(struct tw_ctx *ctx, int timeout_ms)
 
 int tw_ctx_add_pid_rule(struct tw_ctx *ctx, uint32_t pid, uint32_t flags)
 {
-	int fd = ctx->map_fd[3];
+	int fd = ctx->map_fd[MAP_PID_FILTER];
 	if (bpf_map_update_elem(fd, &pid, &flags, BPF_ANY))
 		return -errno;
 	return 0;
@@ -565,7 +621,7 @@ int tw_ctx_stats(struct tw_ctx *ctx, struct tw_stats *out)
 		s->received = ctx->received[t];
 		if (!tw_event_type_name(t))
 			continue;
-		if (bpf_map_lookup_elem(ctx->map_fd[2], &t, percpu))
+		if (bpf_map_lookup_elem(ctx->map_fd[MAP_STATS], &t, percpu))
 			continue;
 		for (int c = 0; c < ctx->ncpus; c++) {
 			s->emitted += percpu[c].emitted;

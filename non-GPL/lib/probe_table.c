@@ -55,6 +55,13 @@ static void file_destroy(void *skel)
 	file_bpf__destroy(skel);
 }
 
+static bool syscall_tp_exists(const char *tp)
+{
+	char hook[96];
+	snprintf(hook, sizeof(hook), "tracepoint/syscalls/%s", tp);
+	return tw_hook_available(NULL, hook);
+}
+
 /* A file syscall is traced when one of the types it can produce is wanted. */
 static bool file_syscall_wanted(const struct tw_file_syscall_def *d, const struct tw_options *o)
 {
@@ -132,7 +139,7 @@ static int file_after_load(struct bpf_object *obj, const struct tw_options *o)
 static int file_attach(struct bpf_program *prog, const struct tw_options *o, struct tw_links *out,
 		       const char *prefix)
 {
-	char tp[64], hook[96];
+	char tp[64];
 	size_t attached = 0;
 
 	for (size_t i = 0; i < tw_n_file_syscall_defs; i++) {
@@ -142,8 +149,7 @@ static int file_attach(struct bpf_program *prog, const struct tw_options *o, str
 		if (!file_syscall_wanted(d, o))
 			continue;
 		snprintf(tp, sizeof(tp), "%s%s", prefix, d->name);
-		snprintf(hook, sizeof(hook), "tracepoint/syscalls/%s", tp);
-		if (!tw_hook_available(NULL, hook))
+		if (!syscall_tp_exists(tp))
 			continue; /* e.g. fchmodat2 before 6.6: the rest still works */
 		if (out->n == out->max)
 			return -E2BIG;
@@ -196,6 +202,8 @@ static int tty_attach(struct bpf_program *prog, struct tw_links *out, const char
 		if (out->n == out->max)
 			return -E2BIG;
 		snprintf(tp, sizeof(tp), "%s%s", prefix, calls[i]);
+		if (!syscall_tp_exists(tp))
+			continue;
 		link = bpf_program__attach_tracepoint(prog, "syscalls", tp);
 		if (!link)
 			return -errno;
@@ -240,6 +248,8 @@ static int proc_calls_after_load(struct bpf_object *obj, const struct tw_options
 		return fd;
 	for (size_t i = 0; i < tw_n_proc_call_defs; i++) {
 		uint32_t nr = (uint32_t)tw_proc_call_defs[i].nr;
+		if (nr >= 1024)
+			continue;
 		if (!(o->event_mask & TW_EVENT_BIT(tw_proc_call_defs[i].event_type)))
 			continue;
 		if (bpf_map_update_elem(fd, &nr, &tw_proc_call_defs[i].op, BPF_ANY))
@@ -260,6 +270,8 @@ static int proc_calls_attach(struct bpf_program *prog, const struct tw_options *
 		if (out->n == out->max)
 			return -E2BIG;
 		snprintf(tp, sizeof(tp), "%s%s", prefix, tw_proc_call_defs[i].name);
+		if (!syscall_tp_exists(tp))
+			continue; /* e.g. no shmget on a kernel without SysV IPC: the rest still works */
 		link = bpf_program__attach_tracepoint(prog, "syscalls", tp);
 		if (!link)
 			return -errno;

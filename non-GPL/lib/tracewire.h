@@ -50,6 +50,21 @@ struct tw_pid_rule {
 	uint32_t flags;
 };
 
+/*
+ * Task filters, in the kernel, on every event: by command name (comm, up to
+ * 15 bytes), real uid, or cgroup (its id, which is the inode number of its
+ * directory on the cgroup filesystem, or that directory's path). For each
+ * kind, if any rule includes, only matching tasks are reported.
+ */
+struct tw_task_rule {
+	enum { TW_RULE_COMM, TW_RULE_UID, TW_RULE_CGROUP } kind;
+	bool exclude;
+	const char *comm;        /* TW_RULE_COMM */
+	uint32_t uid;            /* TW_RULE_UID */
+	uint64_t cgroup_id;      /* TW_RULE_CGROUP: the id, or 0 and... */
+	const char *cgroup_path; /* ...the cgroup's directory, e.g. /sys/fs/cgroup/memory/app */
+};
+
 /* File events under `prefix` are kept (include) or dropped (exclude) in the kernel. */
 struct tw_path_rule {
 	const char *prefix;   /* absolute, shorter than TW_PATH_PREFIX_MAX */
@@ -76,6 +91,8 @@ struct tw_options {
 	/* longest matching prefix decides; unmatched paths pass unless some rule includes */
 	const struct tw_path_rule *path_rules;
 	size_t n_path_rules;
+	const struct tw_task_rule *task_rules;
+	size_t n_task_rules;
 	uint64_t tty_budget_bytes;  /* PROCESS_TTY_WRITE: bytes per second per tty; 0: no limit.
 				       Dropped bytes are counted and carried by the next event. */
 	tw_log_fn log;              /* NULL: warnings and errors to stderr */

@@ -32,6 +32,8 @@ void it_require_bpf(void)
 uint32_t it_ring_size;
 int64_t it_wakeup_bytes = -1;
 uint64_t it_tty_budget;
+const struct tw_task_rule *it_task_rules;
+size_t it_n_task_rules;
 const struct tw_path_rule *it_path_rules;
 size_t it_n_path_rules;
 uint32_t it_write_window_ms = IT_WRITE_WINDOW_DEFAULT;
@@ -90,6 +92,8 @@ void it_start(struct it_trace *t, uint64_t mask, bool env, it_workload_fn fn, vo
 	if (it_ring_size)
 		o.ring_size = it_ring_size;
 	o.tty_budget_bytes = it_tty_budget;
+	o.task_rules = it_task_rules;
+	o.n_task_rules = it_n_task_rules;
 	o.path_rules = it_path_rules;
 	o.n_path_rules = it_n_path_rules;
 	if (it_write_window_ms != IT_WRITE_WINDOW_DEFAULT)

@@ -35,6 +35,9 @@ typedef void (*it_workload_fn)(void *arg);
 extern uint32_t it_ring_size;
 /* Wakeup threshold for the next it_start (-1: 0, a wakeup per record, the harness default). */
 extern int64_t it_wakeup_bytes;
+/* Task (comm / uid / cgroup) rules for the next it_start (NULL: none). */
+extern const struct tw_task_rule *it_task_rules;
+extern size_t it_n_task_rules;
 /* Path prefix rules for the next it_start (NULL: none). */
 extern const struct tw_path_rule *it_path_rules;
 extern size_t it_n_path_rules;

@@ -247,3 +247,116 @@ Test(filters, path_prefix_rules_keep_and_drop_in_the_kernel)
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", path_root);
 	cr_assert_eq(system(cmd), 0);
 }
+
+/* ---- comm and uid filters, in the kernel ---- */
+
+static void run_echo_true_as_1001(void *arg)
+{
+	char *echo[] = {"/bin/echo", "tw", NULL}, *tru[] = {"/bin/true", NULL};
+	pid_t p = fork();
+	if (p == 0) {
+		int fd = open("/dev/null", O_WRONLY);
+		dup2(fd, 1);
+		execv("/bin/echo", echo);
+		_exit(127);
+	}
+	waitpid(p, NULL, 0);
+	p = fork();
+	if (p == 0) {
+		if (setresuid(1001, 1001, 1001))
+			_exit(126);
+		execv("/bin/true", tru);
+		_exit(127);
+	}
+	waitpid(p, NULL, 0);
+}
+
+static size_t execs_named(struct it_trace *t, const char *comm)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < t->n; i++) {
+		struct tw_event ev;
+		cr_assert_eq(tw_event_decode(t->recs[i].data, t->recs[i].len, &ev), 0);
+		if (ev.hdr->type == TW_EVENT_PROCESS_EXEC &&
+		    !strcmp(((const struct tw_process_exec *)ev.hdr)->comm, comm))
+			n++;
+	}
+	return n;
+}
+
+Test(filters, comm_filter_keeps_only_that_command)
+{
+	struct it_trace t;
+	struct tw_stats s;
+	/* the test's own name too: the harness waits for its forked child's exit */
+	struct tw_task_rule rules[2] = {{.kind = TW_RULE_COMM, .comm = "echo"},
+					{.kind = TW_RULE_COMM, .comm = program_invocation_short_name}};
+
+	char self[16] = "";
+	FILE *f = fopen("/proc/self/comm", "r");
+	if (f) {
+		if (fgets(self, sizeof(self), f))
+			self[strcspn(self, "\n")] = '\0';
+		fclose(f);
+	}
+	rules[1].comm = self;
+	it_task_rules = rules;
+	it_n_task_rules = 2;
+	it_start(&t, TW_EVENT_BIT(TW_EVENT_PROCESS_EXEC), false, run_echo_true_as_1001, NULL);
+	it_task_rules = NULL;
+	it_n_task_rules = 0;
+	it_run(&t, 5000);
+	cr_assert_eq(execs_named(&t, "echo"), 1);
+	cr_assert_eq(execs_named(&t, "true"), 0, "true is not echo");
+	cr_assert_eq(tw_ctx_stats(t.ctx, &s), 0);
+	cr_assert_geq(s.type[TW_EVENT_PROCESS_EXEC].filtered, 1, "the other exec was filtered, not lost");
+	cr_assert_eq(s.type[TW_EVENT_PROCESS_EXEC].lost_ringbuf, 0);
+	it_stop(&t);
+}
+
+Test(filters, uid_filter_excludes_that_user)
+{
+	struct it_trace t;
+	struct tw_task_rule rule = {.kind = TW_RULE_UID, .uid = 1001, .exclude = true};
+
+	it_task_rules = &rule;
+	it_n_task_rules = 1;
+	it_start(&t, TW_EVENT_BIT(TW_EVENT_PROCESS_EXEC), false, run_echo_true_as_1001, NULL);
+	it_task_rules = NULL;
+	it_n_task_rules = 0;
+	it_run(&t, 5000);
+	cr_assert_eq(execs_named(&t, "echo"), 1, "uid 0 is not excluded");
+	cr_assert_eq(execs_named(&t, "true"), 0, "uid 1001 is");
+	it_stop(&t);
+}
+
+Test(filters, cgroup_filter_by_directory)
+{
+	struct it_trace t;
+	struct stat st;
+	char name[64];
+	bool pure_v2 = access("/sys/fs/cgroup/cgroup.controllers", F_OK) == 0;
+	const char *root = pure_v2 ? "/sys/fs/cgroup" : "/sys/fs/cgroup/memory";
+	struct tw_task_rule rule = {.kind = TW_RULE_CGROUP, .cgroup_path = cg_dir};
+
+	it_require_bpf();
+	if (access(root, W_OK) != 0)
+		cr_skip_test("no writable cgroup hierarchy at %s", root);
+	snprintf(name, sizeof(name), "tw-it-cgf-%d", getpid());
+	snprintf(cg_dir, sizeof(cg_dir), "%s/%s", root, name);
+	cr_assert(mkdir(cg_dir, 0755) == 0 || errno == EEXIST);
+	cr_assert_eq(stat(cg_dir, &st), 0);
+	it_task_rules = &rule;
+	it_n_task_rules = 1;
+	/* the child moves itself into the cgroup, then execs: only that exec is inside */
+	it_start(&t, TW_EVENT_BIT(TW_EVENT_PROCESS_EXEC), false, run_in_cgroup, NULL);
+	it_task_rules = NULL;
+	it_n_task_rules = 0;
+	it_run(&t, 5000);
+	cr_assert_eq(it_count(&t, TW_EVENT_PROCESS_EXEC, t.child), 1);
+	struct tw_event ev;
+	cr_assert(it_find(&t, TW_EVENT_PROCESS_EXEC, t.child, 0, &ev));
+	cr_assert_eq(((const struct tw_process_exec *)ev.hdr)->cgroup_id, st.st_ino);
+	it_stop(&t);
+	rmdir(cg_dir);
+}

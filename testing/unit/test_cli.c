@@ -737,3 +737,34 @@ Test(cli, path_rule_limit)
 	cr_expect_not_null(strstr(err, "64"), "%s", err);
 	cr_expect_eq(cli.n_path_rules, TW_CLI_MAX_PATH_RULES, "no rule past the array");
 }
+
+Test(cli, task_filters)
+{
+	struct tw_cli c = parse_ok("--comm", "sshd", "--exclude-comm", "cron", "--uid", "1000",
+				   "--exclude-uid", "0", "--cgroup", "/sys/fs/cgroup/memory/app",
+				   "--exclude-cgroup", "4242");
+
+	cr_assert_eq(c.n_task_rules, 6);
+	cr_expect_eq(c.task_rules[0].kind, TW_RULE_COMM);
+	cr_expect_str_eq(c.task_rules[0].comm, "sshd");
+	cr_expect_not(c.task_rules[0].exclude);
+	cr_expect(c.task_rules[1].exclude);
+	cr_expect_eq(c.task_rules[2].kind, TW_RULE_UID);
+	cr_expect_eq(c.task_rules[2].uid, 1000);
+	cr_expect(c.task_rules[3].exclude);
+	cr_expect_eq(c.task_rules[3].uid, 0);
+	cr_expect_eq(c.task_rules[4].kind, TW_RULE_CGROUP);
+	cr_expect_str_eq(c.task_rules[4].cgroup_path, "/sys/fs/cgroup/memory/app");
+	cr_expect_eq(c.task_rules[5].cgroup_id, 4242);
+	cr_expect(c.task_rules[5].exclude);
+}
+
+Test(cli, bad_task_filters_are_refused)
+{
+	parse_err("invalid command name", "--comm", "");
+	parse_err("invalid command name", "--comm", "0123456789abcdef");
+	parse_err("invalid uid", "--uid", "root");
+	parse_err("invalid uid", "--exclude-uid", "-1");
+	parse_err("invalid cgroup", "--cgroup", "app");
+	parse_err("invalid cgroup", "--cgroup", "0");
+}
