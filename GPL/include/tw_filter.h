@@ -57,24 +57,28 @@ static __always_inline int tw_filter__kind_rejects(__u32 cfg, __u32 *rule)
 	return (cfg & TW_TASK_FILTER_INCLUDE) != 0;
 }
 
-static __always_inline int tw_filter__task_rejects(void)
+/* task NULL: the current task (cheaper helpers); else that task (iterators). */
+static __always_inline int tw_filter__task_rejects(struct task_struct *task)
 {
-	struct task_struct *task;
-
 	if (tw_cfg_comm_filter) {
 		char comm[16] = {};
-		bpf_get_current_comm(comm, sizeof(comm));
+		if (task)
+			BPF_CORE_READ_STR_INTO(&comm, task, comm);
+		else
+			bpf_get_current_comm(comm, sizeof(comm));
 		if (tw_filter__kind_rejects(tw_cfg_comm_filter, bpf_map_lookup_elem(&tw_comm_filter, comm)))
 			return 1;
 	}
 	if (tw_cfg_uid_filter) {
-		__u32 uid = (__u32)bpf_get_current_uid_gid();
+		__u32 uid = task ? BPF_CORE_READ(task, real_cred, uid.val)
+				 : (__u32)bpf_get_current_uid_gid();
 		if (tw_filter__kind_rejects(tw_cfg_uid_filter, bpf_map_lookup_elem(&tw_uid_filter, &uid)))
 			return 1;
 	}
 	if (tw_cfg_cgroup_filter) {
 		__u64 id;
-		task = (struct task_struct *)bpf_get_current_task();
+		if (!task)
+			task = (struct task_struct *)bpf_get_current_task();
 		id = BPF_CORE_READ(tw_task__cgroup(task, tw_cfg_cgroup_hierarchy), kn, id);
 		if (tw_filter__kind_rejects(tw_cfg_cgroup_filter, bpf_map_lookup_elem(&tw_cgroup_filter, &id)))
 			return 1;
@@ -87,7 +91,7 @@ static __always_inline int tw_filter__task_rejects(void)
  * current task; counts the event as filtered. Cheap when nothing is set:
  * every check is gated by a read-only global the verifier folds away.
  */
-static __always_inline int tw_filter__rejects(__u32 tgid, __u32 type)
+static __always_inline int tw_filter__rejects_task(struct task_struct *task, __u32 tgid, __u32 type)
 {
 	__u32 *flags;
 	int reject = 0;
@@ -100,10 +104,15 @@ static __always_inline int tw_filter__rejects(__u32 tgid, __u32 type)
 			reject = flags && (*flags & TW_PID_EXCLUDE);
 	}
 	if (!reject)
-		reject = tw_filter__task_rejects();
+		reject = tw_filter__task_rejects(task);
 	if (reject)
 		tw_stats__add_filtered(type);
 	return reject;
+}
+
+static __always_inline int tw_filter__rejects(__u32 tgid, __u32 type)
+{
+	return tw_filter__rejects_task(NULL, tgid, type);
 }
 
 /* A new process inherits its parent's entry when that entry covers descendants. */

@@ -10,6 +10,7 @@
 
 #include "tracewire_wire.h"
 #include "tw_emit.h"
+#include "tw_file.h"
 #include "tw_filter.h"
 #include "tw_path.h"
 #include "tw_task.h"
@@ -34,41 +35,69 @@ static __always_inline int tw_file__is_memfd(struct file *f)
 	       prefix[4] == 'd' && prefix[5] == ':';
 }
 
+/*
+ * What exec and the startup snapshot both report about a process: creds,
+ * tty, namespaces, comm, cgroup, executable path, cwd, cgroup path. The
+ * caller adds argv (and, for exec, filename and env) before emitting.
+ */
+static __always_inline struct tw_process_exec *tw_process__describe(struct tw_builder *b, __u32 type,
+								   struct task_struct *task,
+								   struct file *exe)
+{
+	struct tw_process_exec *e;
+	struct cgroup *cg;
+	umode_t mode;
+
+	e = tw_event__begin(b, type, sizeof(*e), __builtin_offsetof(struct tw_process_exec, vl));
+	if (!e)
+		return NULL;
+	__builtin_memset(e, 0, sizeof(*e));
+	tw_header__fill(&e->hdr, type, task);
+	tw_task__creds(task, &e->creds);
+	tw_task__tty(task, &e->tty);
+	tw_task__namespaces(task, &e->ns);
+	BPF_CORE_READ_STR_INTO(&e->comm, task, comm);
+	if (exe) {
+		mode = BPF_CORE_READ(exe, f_inode, i_mode);
+		if (mode & TW_S_ISUID)
+			e->flags |= TW_EXEC_FLAG_SETUID;
+		if ((mode & TW_S_ISGID) && (mode & 00010)) /* setgid without group-exec is mandatory locking */
+			e->flags |= TW_EXEC_FLAG_SETGID;
+		if (tw_file__is_memfd(exe))
+			e->flags |= TW_EXEC_FLAG_MEMFD;
+	}
+	cg = tw_task__cgroup(task, tw_cfg_cgroup_hierarchy);
+	e->cgroup_id = BPF_CORE_READ(cg, kn, id);
+	e->cgroup_hierarchy = tw_cfg_cgroup_hierarchy;
+	return e;
+}
+
+/* The fields both add last: executable, cwd, cgroup path. */
+static __always_inline void tw_process__paths(struct tw_builder *b, struct task_struct *task,
+					      struct file *exe)
+{
+	struct fs_struct *fs = BPF_CORE_READ(task, fs);
+
+	if (exe)
+		tw_path__add(b, TW_FIELD_EXE_PATH, &exe->f_path);
+	if (fs)
+		tw_path__add(b, TW_FIELD_CWD, &fs->pwd);
+	tw_path__add_cgroup(b, TW_FIELD_CGROUP_PATH,
+			    tw_task__cgroup(task, tw_cfg_cgroup_hierarchy));
+}
+
 SEC("tp_btf/sched_process_exec")
 int BPF_PROG(tw_process_exec, struct task_struct *task, pid_t old_pid, struct linux_binprm *bprm)
 {
 	struct tw_builder b;
-	struct tw_process_exec *e;
-	struct file *exe;
+	struct file *exe = BPF_CORE_READ(bprm, file);
 	struct mm_struct *mm;
 	const char *filename, *interp;
-	umode_t mode;
 
 	if (tw_filter__rejects(BPF_CORE_READ(task, tgid), TW_EVENT_PROCESS_EXEC))
 		return 0;
-	e = tw_event__begin(&b, TW_EVENT_PROCESS_EXEC, sizeof(*e),
-			    __builtin_offsetof(struct tw_process_exec, vl));
-	if (!e)
+	if (!tw_process__describe(&b, TW_EVENT_PROCESS_EXEC, task, exe))
 		return 0;
-	__builtin_memset(e, 0, sizeof(*e));
-	tw_header__fill(&e->hdr, TW_EVENT_PROCESS_EXEC, task);
-	tw_task__creds(task, &e->creds);
-	tw_task__tty(task, &e->tty);
-	tw_task__namespaces(task, &e->ns);
-	bpf_get_current_comm(e->comm, sizeof(e->comm));
-
-	exe = BPF_CORE_READ(bprm, file);
-	mode = BPF_CORE_READ(exe, f_inode, i_mode);
-	if (mode & TW_S_ISUID)
-		e->flags |= TW_EXEC_FLAG_SETUID;
-	if ((mode & TW_S_ISGID) && (mode & 00010)) /* setgid without group-exec is mandatory locking */
-		e->flags |= TW_EXEC_FLAG_SETGID;
-	if (tw_file__is_memfd(exe))
-		e->flags |= TW_EXEC_FLAG_MEMFD;
-
-	struct cgroup *cg = tw_task__cgroup(task, tw_cfg_cgroup_hierarchy);
-	e->cgroup_id = BPF_CORE_READ(cg, kn, id);
-	e->cgroup_hierarchy = tw_cfg_cgroup_hierarchy;
 
 	/* fields: the order is not part of the format, decoders look them up by type */
 	filename = BPF_CORE_READ(bprm, filename);
@@ -76,7 +105,6 @@ int BPF_PROG(tw_process_exec, struct task_struct *task, pid_t old_pid, struct li
 	tw_field__kernel_str(&b, TW_FIELD_FILENAME, filename, TW_CAP_PATH);
 	if (interp != filename)
 		tw_field__kernel_str(&b, TW_FIELD_INTERPRETER, interp, TW_CAP_PATH);
-	tw_path__add(&b, TW_FIELD_EXE_PATH, &exe->f_path);
 
 	mm = BPF_CORE_READ(task, mm);
 	tw_field__user_range(&b, TW_FIELD_ARGV, BPF_CORE_READ(mm, arg_start),
@@ -84,11 +112,57 @@ int BPF_PROG(tw_process_exec, struct task_struct *task, pid_t old_pid, struct li
 	if (tw_cfg_capture_env)
 		tw_field__user_range(&b, TW_FIELD_ENV, BPF_CORE_READ(mm, env_start),
 				     BPF_CORE_READ(mm, env_end), TW_CAP_ENV);
+	tw_process__paths(&b, task, exe);
+	tw_event__emit(&b);
+	return 0;
+}
 
-	struct fs_struct *fs = BPF_CORE_READ(task, fs);
-	tw_path__add(&b, TW_FIELD_CWD, &fs->pwd);
-	tw_path__add_cgroup(&b, TW_FIELD_CGROUP_PATH, cg);
+/*
+ * Startup snapshot: one PROCESS_SNAPSHOT per process already running, run
+ * once by the loader through a task iterator, so a consumer can build the
+ * process tree without racing /proc. Sleepable, because reading another
+ * process's argv (bpf_copy_from_user_task) may fault its pages in.
+ */
+SEC("iter.s/task")
+int tw_process_snapshot(struct bpf_iter__task *ctx)
+{
+	struct task_struct *task = ctx->task;
+	struct tw_builder b;
+	struct mm_struct *mm;
+	struct file *exe = NULL;
+	unsigned long start, end, len;
+	__u16 flags = 0;
+	char *d;
 
+	if (!task || task->pid != task->tgid) /* one event per process: its leader */
+		return 0;
+	if (tw_filter__rejects_task(task, task->tgid, TW_EVENT_PROCESS_SNAPSHOT))
+		return 0;
+	mm = task->mm;
+	if (mm)
+		exe = BPF_CORE_READ(mm, exe_file);
+	if (!tw_process__describe(&b, TW_EVENT_PROCESS_SNAPSHOT, task, exe))
+		return 0;
+	if (mm) {
+		start = BPF_CORE_READ(mm, arg_start);
+		end = BPF_CORE_READ(mm, arg_end);
+		if (end > start) {
+			len = end - start;
+			if (len > TW_CAP_ARGV) {
+				len = TW_CAP_ARGV;
+				flags = TW_FIELD_FLAG_TRUNCATED;
+			}
+			d = tw_field__data(&b, TW_CAP_ARGV);
+			if (d) {
+				__u32 n = (__u32)len;
+				/* keep the bound in the register the helper gets */
+				asm volatile("%0 &= 0xffff" : "+r"(n));
+				if (!bpf_copy_from_user_task(d, n, (const void *)start, task, 0))
+					tw_field__commit(&b, TW_FIELD_ARGV, n, flags);
+			}
+		}
+	}
+	tw_process__paths(&b, task, exe);
 	tw_event__emit(&b);
 	return 0;
 }

@@ -48,7 +48,8 @@ enum tw_event_type {
 	TW_EVENT_PROCESS_MEMFD_CREATE = 14,
 	TW_EVENT_PROCESS_SHMGET = 15,
 	TW_EVENT_PROCESS_LOAD_MODULE = 16,
-	/* 17..63 reserved for network and scheduler events */
+	TW_EVENT_PROCESS_SNAPSHOT = 17,  /* a process already running at start: struct tw_process_exec */
+	/* 18..63 reserved for network and scheduler events */
 	TW_EVENT_TYPE_MAX = 64,
 };
 

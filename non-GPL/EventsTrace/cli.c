@@ -19,6 +19,8 @@ enum {
 	OPT_PROCESS_MEMFD,
 	OPT_PROCESS_SHM,
 	OPT_PROCESS_MODULE,
+	OPT_PROCESS_SNAPSHOT,
+	OPT_NO_SNAPSHOT,
 	OPT_FILE,
 	OPT_FILE_CREATE,
 	OPT_FILE_DELETE,
@@ -64,6 +66,8 @@ static const struct option long_opts[] = {
 	{"process-memfd", no_argument, NULL, OPT_PROCESS_MEMFD},
 	{"process-shm", no_argument, NULL, OPT_PROCESS_SHM},
 	{"process-module", no_argument, NULL, OPT_PROCESS_MODULE},
+	{"process-snapshot", no_argument, NULL, OPT_PROCESS_SNAPSHOT},
+	{"no-snapshot", no_argument, NULL, OPT_NO_SNAPSHOT},
 	{"file", no_argument, NULL, OPT_FILE},
 	{"file-create", no_argument, NULL, OPT_FILE_CREATE},
 	{"file-delete", no_argument, NULL, OPT_FILE_DELETE},
@@ -118,6 +122,8 @@ void tw_cli_usage(FILE *f)
 	    "      --process-memfd       memfd_create (name, flags)\n"
 	    "      --process-shm         SysV shared memory shmget (key, size, flags)\n"
 	    "      --process-module      kernel module loads (where the kernel has modules)\n"
+	    "      --process-snapshot    at start, one event per process already running\n"
+	    "      --no-snapshot         no startup snapshot, even with --all or --process\n"
 	    "      --file                every file event below\n"
 	    "      --file-create         open(O_CREAT), creat, mkdir, mknod, symlink, link\n"
 	    "      --file-delete         unlink, rmdir\n"
@@ -325,6 +331,12 @@ static int parse_option(struct tw_cli *cli, int c, const char *arg, char *err, s
 	case OPT_PROCESS_MODULE:
 		cli->event_mask |= TW_EVENT_BIT(TW_EVENT_PROCESS_LOAD_MODULE);
 		return 0;
+	case OPT_PROCESS_SNAPSHOT:
+		cli->event_mask |= TW_EVENT_BIT(TW_EVENT_PROCESS_SNAPSHOT);
+		return 0;
+	case OPT_NO_SNAPSHOT:
+		cli->no_snapshot = true;
+		return 0;
 	case OPT_FILE:
 		cli->event_mask |= TW_EVENTS_FILE;
 		return 0;
@@ -514,5 +526,7 @@ int tw_cli_parse(int argc, char **argv, struct tw_cli *cli, char *err, size_t er
 	}
 	if (!cli->event_mask)
 		cli->event_mask = TW_EVENTS_ALL;
+	if (cli->no_snapshot)
+		cli->event_mask &= ~TW_EVENT_BIT(TW_EVENT_PROCESS_SNAPSHOT);
 	return 0;
 }

@@ -36,6 +36,7 @@ struct tw_cli {
 	const char *record_path;
 	const char *replay_path;
 	bool no_start_record;
+	bool no_snapshot;
 	bool verbose;
 	bool help;
 	bool version;

@@ -33,6 +33,8 @@ static const struct tw_type_info type_info[TW_EVENT_TYPE_MAX] = {
 	CALL_TYPE(TW_EVENT_PROCESS_MEMFD_CREATE, "PROCESS_MEMFD_CREATE"),
 	CALL_TYPE(TW_EVENT_PROCESS_SHMGET, "PROCESS_SHMGET"),
 #undef CALL_TYPE
+	[TW_EVENT_PROCESS_SNAPSHOT] = {"PROCESS_SNAPSHOT", sizeof(struct tw_process_exec),
+				       offsetof(struct tw_process_exec, vl)},
 	[TW_EVENT_PROCESS_LOAD_MODULE] = {"PROCESS_LOAD_MODULE", sizeof(struct tw_module_load),
 					  offsetof(struct tw_module_load, vl)},
 };

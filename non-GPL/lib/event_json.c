@@ -398,6 +398,7 @@ void tw_event_to_json(struct tw_json *j, const struct tw_event *ev)
 	header_json(j, ev);
 	switch (ev->hdr->type) {
 	case TW_EVENT_PROCESS_EXEC:
+	case TW_EVENT_PROCESS_SNAPSHOT: /* same layout: what exec says, for a running process */
 		exec_json(j, ev);
 		break;
 	case TW_EVENT_PROCESS_FORK:

@@ -35,12 +35,42 @@ static void process_destroy(void *skel)
 	process_bpf__destroy(skel);
 }
 
+/*
+ * The startup snapshot is not attached to anything: the task iterator is
+ * run once, here, and its records wait in the ring for the consumer.
+ */
+static int snapshot_run(struct bpf_program *prog, const struct tw_options *o, struct tw_links *out)
+{
+	struct bpf_link *link = bpf_program__attach_iter(prog, NULL);
+	char buf[4096];
+	ssize_t n;
+	int fd, err = 0;
+
+	if (!link)
+		return -errno;
+	fd = bpf_iter_create(bpf_link__fd(link));
+	if (fd < 0) {
+		err = -errno;
+		bpf_link__destroy(link);
+		return err;
+	}
+	while ((n = read(fd, buf, sizeof(buf))) > 0)
+		; /* the program writes to the ring, not to this fd */
+	if (n < 0)
+		err = -errno;
+	close(fd);
+	bpf_link__destroy(link);
+	return err;
+}
+
 static const struct tw_program_def process_programs[] = {
 	{"tw_process_exec", "tp_btf/sched_process_exec", TW_EVENT_BIT(TW_EVENT_PROCESS_EXEC), false, NULL},
 	{"tw_process_fork", "tp_btf/sched_process_fork", TW_EVENT_BIT(TW_EVENT_PROCESS_FORK), true, NULL},
 	{"tw_process_exit", "tp_btf/sched_process_exit", TW_EVENT_BIT(TW_EVENT_PROCESS_EXIT), true, NULL},
 	{"tw_process_load_module", "tp_btf/module_load", TW_EVENT_BIT(TW_EVENT_PROCESS_LOAD_MODULE), false,
 	 NULL},
+	{"tw_process_snapshot", "iter.s/task", TW_EVENT_BIT(TW_EVENT_PROCESS_SNAPSHOT), false,
+	 snapshot_run},
 };
 
 static struct bpf_object *file_open(void **skel, const struct bpf_object_open_opts *opts)

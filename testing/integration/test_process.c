@@ -452,3 +452,87 @@ Test(process, controlling_tty_is_reported)
 	close(master);
 	close(pty_slave_fd);
 }
+
+/* ---- startup snapshot: processes already running when tracing starts ---- */
+
+static int snapshot_collect(void *user, const struct tw_event *ev)
+{
+	struct it_trace *t = user;
+	if (ev->hdr->type != TW_EVENT_PROCESS_SNAPSHOT || t->n >= 1)
+		return 0;
+	t->recs = realloc(t->recs, sizeof(*t->recs));
+	t->recs[0].data = malloc(ev->len);
+	memcpy(t->recs[0].data, ev->hdr, ev->len);
+	t->recs[0].len = ev->len;
+	t->n = 1;
+	return 0;
+}
+
+Test(process, snapshot_reports_a_running_process_exactly)
+{
+	struct it_trace t = {0};
+	struct tw_options o;
+	struct tw_pid_rule rule;
+	struct tw_event ev;
+	char tmpl[] = "/tmp/tw-snap-XXXXXX", real_dir[PATH_MAX], err[512];
+	pid_t sleeper;
+
+	it_require_bpf();
+	cr_assert_not_null(mkdtemp(tmpl));
+	cr_assert_not_null(realpath(tmpl, real_dir));
+	sleeper = fork();
+	if (sleeper == 0) {
+		char *argv[] = {"/bin/sleep", "31", "--", NULL};
+		if (chdir(tmpl))
+			_exit(126);
+		execv("/bin/sleep", argv);
+		_exit(127);
+	}
+	/* wait until it is sleep, not still us */
+	for (int i = 0; i < 200; i++) {
+		char path[64], comm[32] = "";
+		snprintf(path, sizeof(path), "/proc/%d/comm", sleeper);
+		FILE *f = fopen(path, "r");
+		if (f) {
+			if (!fgets(comm, sizeof(comm), f))
+				comm[0] = '\0';
+			fclose(f);
+		}
+		if (!strncmp(comm, "sleep", 5))
+			break;
+		usleep(10000);
+	}
+	tw_options_init(&o);
+	o.event_mask = TW_EVENT_BIT(TW_EVENT_PROCESS_SNAPSHOT);
+	rule.pid = sleeper;
+	rule.flags = TW_PID_INCLUDE;
+	o.pid_rules = &rule;
+	o.n_pid_rules = 1;
+	cr_assert_eq(tw_ctx_open(&t.ctx, &o, snapshot_collect, &t, err, sizeof(err)), 0, "%s", err);
+	for (int i = 0; i < 20 && !t.n; i++)
+		tw_ctx_poll(t.ctx, 50);
+	kill(sleeper, SIGKILL);
+	waitpid(sleeper, NULL, 0);
+
+	cr_assert_eq(t.n, 1, "no snapshot of the running sleeper");
+	cr_assert_eq(tw_event_decode(t.recs[0].data, t.recs[0].len, &ev), 0);
+	const struct tw_process_exec *e = (const void *)ev.hdr;
+	cr_assert_eq(e->hdr.pids.tgid, (uint32_t)sleeper);
+	cr_assert_eq(e->hdr.pids.ppid, (uint32_t)getpid());
+	cr_assert_str_eq(e->comm, "sleep");
+	cr_assert_eq(e->creds.euid, geteuid());
+	cJSON *j = it_json(&ev);
+	cr_assert_str_eq(it_json_str(j, "event_type"), "PROCESS_SNAPSHOT");
+	cr_assert_str_eq(it_json_str(j, "cwd"), real_dir);
+	char real_sleep[PATH_MAX];
+	cr_assert_not_null(realpath("/bin/sleep", real_sleep));
+	cr_assert_str_eq(it_json_str(j, "executable"), real_sleep);
+	cJSON *argv = cJSON_GetObjectItem(j, "argv");
+	cr_assert_eq(cJSON_GetArraySize(argv), 3);
+	cr_assert_str_eq(cJSON_GetArrayItem(argv, 0)->valuestring, "/bin/sleep");
+	cr_assert_str_eq(cJSON_GetArrayItem(argv, 1)->valuestring, "31");
+	cr_assert_str_eq(cJSON_GetArrayItem(argv, 2)->valuestring, "--");
+	cJSON_Delete(j);
+	it_stop(&t);
+	rmdir(tmpl);
+}

@@ -89,7 +89,7 @@ Test(cli, defaults)
 
 	cr_expect_eq(c.event_mask, TW_EVENTS_ALL, "no event flag means all types");
 	cr_expect_eq(c.event_mask, TW_EVENTS_PROCESS | TW_EVENTS_FILE | TW_EVENTS_TTY);
-	cr_expect_eq(c.event_mask, TW_EVENT_BIT(TW_EVENT_PROCESS_LOAD_MODULE + 1) - 2, "types 1..16");
+	cr_expect_eq(c.event_mask, TW_EVENT_BIT(TW_EVENT_PROCESS_SNAPSHOT + 1) - 2, "types 1..17");
 	cr_expect_eq(c.write_window_ms, -1, "library default");
 	cr_expect_eq(c.tty_budget_bytes, 0, "no tty budget");
 	cr_expect_eq(c.n_path_rules, 0);
@@ -767,4 +767,14 @@ Test(cli, bad_task_filters_are_refused)
 	parse_err("invalid uid", "--exclude-uid", "-1");
 	parse_err("invalid cgroup", "--cgroup", "app");
 	parse_err("invalid cgroup", "--cgroup", "0");
+}
+
+Test(cli, snapshot_flags)
+{
+	struct tw_cli c = parse_ok("--no-snapshot");
+	cr_expect_eq(c.event_mask, TW_EVENTS_ALL & ~TW_EVENT_BIT(TW_EVENT_PROCESS_SNAPSHOT));
+	c = parse_ok("--process-snapshot");
+	cr_expect_eq(c.event_mask, TW_EVENT_BIT(TW_EVENT_PROCESS_SNAPSHOT));
+	c = parse_ok("--process", "--no-snapshot");
+	cr_expect_eq(c.event_mask, TW_EVENTS_PROCESS & ~TW_EVENT_BIT(TW_EVENT_PROCESS_SNAPSHOT));
 }
