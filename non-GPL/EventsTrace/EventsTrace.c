@@ -38,11 +38,34 @@ struct trace_state {
 	bool stdout_closed;
 };
 
-static volatile sig_atomic_t stop_requested;
+static volatile sig_atomic_t stop_requested, reopen_requested;
 
 static void on_signal(int sig)
 {
-	stop_requested = 1;
+	if (sig == SIGHUP)
+		reopen_requested = 1; /* logrotate moved the recording: start a new one */
+	else
+		stop_requested = 1;
+}
+
+/* SIGHUP: close the recording (complete, flushed) and start a new one at the same path. */
+static void reopen_recording(struct trace_state *st, struct tw_ctx *ctx)
+{
+	char err[512];
+	int rc;
+
+	reopen_requested = 0;
+	if (!st->recorder)
+		return;
+	if ((rc = tw_recorder_close(st->recorder)) < 0)
+		fprintf(stderr, "EventsTrace: the previous recording is incomplete: %s\n", strerror(-rc));
+	st->recorder = NULL;
+	st->record_errors_reported = 0;
+	if (tw_recorder_open(&st->recorder, st->cli.record_path, tw_ctx_realtime_offset(ctx), err,
+			     sizeof(err)) < 0) {
+		fprintf(stderr, "EventsTrace: %s (no longer recording; tracing goes on)\n", err);
+		tw_ctx_set_raw_tap(ctx, NULL, NULL);
+	}
 }
 
 /* Write a finished JSON line to stdout; false once stdout is gone. */
@@ -322,6 +345,8 @@ static int run_live(struct trace_state *st)
 
 	next_stats = monotonic_ms() + st->cli.stats_interval_s * 1000ull;
 	while (!stop_requested && !st->stdout_closed) {
+		if (reopen_requested)
+			reopen_recording(st, ctx);
 		rc = tw_ctx_poll(ctx, 100);
 		if (rc < 0 && rc != -EINTR && rc != -ECANCELED) {
 			fprintf(stderr, "EventsTrace: polling the ring buffer failed: %s\n", strerror(-rc));
@@ -370,6 +395,7 @@ int main(int argc, char **argv)
 	}
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN); /* a closed stdout is an EPIPE we handle, not a crash */
 	/* full buffering, flushed after every drained batch: few syscalls, low latency */
 	setvbuf(stdout, NULL, _IOFBF, 1 << 16);

@@ -105,6 +105,24 @@ if command -v script > /dev/null; then
     bash -c "! grep -q '\"comm\":\"EventsTrace\"' '$work/typescript'"
 fi
 
+# --- SIGHUP starts a new recording at the same path (logrotate) ---
+"$ET" --process-exec --record "$work/rot.twr" > /dev/null 2> "$work/err" &
+et=$!
+sleep 1.5
+/bin/echo tw-before-hup > /dev/null
+sleep 0.3
+mv "$work/rot.twr" "$work/rot.twr.1"
+kill -HUP $et
+sleep 0.5
+/bin/echo tw-after-hup > /dev/null
+sleep 0.5
+kill -INT $et; wait $et; rc=$?
+check "SIGHUP: still exits 0" test "$rc" -eq 0
+check "... the rotated recording holds what came before" \
+  bash -c "'$ET' --replay '$work/rot.twr.1' | grep -q tw-before-hup && ! '$ET' --replay '$work/rot.twr.1' | grep -q tw-after-hup"
+check "... the new recording holds what came after" \
+  bash -c "'$ET' --replay '$work/rot.twr' | grep -q tw-after-hup && ! '$ET' --replay '$work/rot.twr' | grep -q tw-before-hup"
+
 # --- a full disk: at start a clear error; mid-run tracing goes on, the failure is said and counted ---
 if [ -w /dev/full ]; then
   "$ET" --process-exec --record /dev/full > /dev/null 2> "$work/err"; rc=$?
