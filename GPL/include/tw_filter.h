@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * In-kernel filters, applied before an event reaches the ring buffer: the pid
- * filter before any work (one hash lookup), the path filter once the paths
- * are built (one trie lookup per path).
+ * and task (comm, uid, cgroup) filters before any work (a hash lookup each,
+ * only for the kinds that have rules), the path filter once the paths are
+ * built (one trie lookup per path).
  */
 #ifndef TW_FILTER_H
 #define TW_FILTER_H
@@ -88,7 +89,7 @@ static __always_inline int tw_filter__task_rejects(struct task_struct *task)
 
 /*
  * True when the pid filter rejects this tgid, or a task filter rejects the
- * current task; counts the event as filtered. Cheap when nothing is set:
+ * task (NULL: the current one); counts the event as filtered. Cheap when nothing is set:
  * every check is gated by a read-only global the verifier folds away.
  */
 static __always_inline int tw_filter__rejects_task(struct task_struct *task, __u32 tgid, __u32 type)

@@ -179,7 +179,7 @@ int BPF_PROG(tw_process_fork, struct task_struct *parent, struct task_struct *ch
 	tw_filter__inherit(BPF_CORE_READ(parent, tgid), child_tgid);
 	if (!tw_type_wanted(TW_EVENT_PROCESS_FORK))
 		return 0;
-	if (tw_filter__rejects(child_tgid, TW_EVENT_PROCESS_FORK))
+	if (tw_filter__rejects_task(child, child_tgid, TW_EVENT_PROCESS_FORK)) /* judged on the child */
 		return 0;
 	e = tw_reserve(TW_EVENT_PROCESS_FORK, sizeof(*e));
 	if (!e)

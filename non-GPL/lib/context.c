@@ -12,6 +12,7 @@
 #include <string.h>
 #include <time.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -282,6 +283,14 @@ static void remember_map_fds(struct tw_ctx *ctx, struct bpf_object *obj)
 		ctx->map_fd[i] = bpf_map__fd(bpf_object__find_map_by_name(obj, shared_maps[i]));
 }
 
+static bool on_cgroupfs(const char *path)
+{
+	struct statfs fs;
+
+	return statfs(path, &fs) == 0 &&
+	       (fs.f_type == 0x27e0eb /* cgroup v1 */ || fs.f_type == 0x63677270 /* cgroup2 */);
+}
+
 /* Task rules into the comm / uid / cgroup maps; a cgroup path is resolved to its id. */
 static int fill_task_filters(struct tw_ctx *ctx, char *err, size_t errlen)
 {
@@ -302,7 +311,8 @@ static int fill_task_filters(struct tw_ctx *ctx, char *err, size_t errlen)
 			rc = bpf_map_update_elem(ctx->map_fd[MAP_UID_FILTER], &r->uid, &action, BPF_ANY);
 			break;
 		case TW_RULE_CGROUP:
-			if (!id && (!r->cgroup_path || stat(r->cgroup_path, &st) || !S_ISDIR(st.st_mode))) {
+			if (!id && (!r->cgroup_path || stat(r->cgroup_path, &st) || !S_ISDIR(st.st_mode) ||
+				    !on_cgroupfs(r->cgroup_path))) {
 				snprintf(err, errlen, "cgroup filter: %s is not a cgroup directory",
 					 r->cgroup_path ? r->cgroup_path : "(none)");
 				return -EINVAL;
