@@ -120,6 +120,27 @@ Test(filters, excluded_pid_is_filtered_in_kernel_and_counted)
 
 static char cg_dir[256];
 
+/*
+ * A fresh cgroup in the hierarchy the library reports (v2 on pure v2 hosts,
+ * v1 memory on hybrid ones) at cg_dir; its name in *name, its directory in
+ * *st (a cgroup's id is that inode). Skips, saying why, where none is writable.
+ * Returns whether the host is pure v2.
+ */
+static bool make_test_cgroup(const char *tag, char *name, size_t len, struct stat *st)
+{
+	bool pure_v2 = access("/sys/fs/cgroup/cgroup.controllers", F_OK) == 0;
+	const char *root = pure_v2 ? "/sys/fs/cgroup" : "/sys/fs/cgroup/memory";
+
+	it_require_bpf();
+	if (access(root, W_OK) != 0)
+		cr_skip_test("no writable cgroup hierarchy at %s", root);
+	snprintf(name, len, "%s-%d", tag, getpid());
+	snprintf(cg_dir, sizeof(cg_dir), "%s/%s", root, name);
+	cr_assert(mkdir(cg_dir, 0755) == 0 || errno == EEXIST);
+	cr_assert_eq(stat(cg_dir, st), 0);
+	return pure_v2;
+}
+
 static void run_in_cgroup(void *arg)
 {
 	char path[300], pid[32];
@@ -142,17 +163,7 @@ Test(filters, exec_reports_cgroup_path_and_id)
 	struct tw_event ev;
 	struct stat st;
 	char name[64];
-	const char *root;
-	bool pure_v2 = access("/sys/fs/cgroup/cgroup.controllers", F_OK) == 0;
-
-	it_require_bpf();
-	root = pure_v2 ? "/sys/fs/cgroup" : "/sys/fs/cgroup/memory";
-	if (access(root, W_OK) != 0)
-		cr_skip_test("no writable cgroup hierarchy at %s", root);
-	snprintf(name, sizeof(name), "tw-it-%d", getpid());
-	snprintf(cg_dir, sizeof(cg_dir), "%s/%s", root, name);
-	cr_assert(mkdir(cg_dir, 0755) == 0 || errno == EEXIST);
-	cr_assert_eq(stat(cg_dir, &st), 0);
+	bool pure_v2 = make_test_cgroup("tw-it", name, sizeof(name), &st);
 
 	it_start(&t, TW_EVENT_BIT(TW_EVENT_PROCESS_EXEC), false, run_in_cgroup, NULL);
 	int status = it_run(&t, 5000);
@@ -335,17 +346,9 @@ Test(filters, cgroup_filter_by_directory)
 	struct it_trace t;
 	struct stat st;
 	char name[64];
-	bool pure_v2 = access("/sys/fs/cgroup/cgroup.controllers", F_OK) == 0;
-	const char *root = pure_v2 ? "/sys/fs/cgroup" : "/sys/fs/cgroup/memory";
 	struct tw_task_rule rule = {.kind = TW_RULE_CGROUP, .cgroup_path = cg_dir};
 
-	it_require_bpf();
-	if (access(root, W_OK) != 0)
-		cr_skip_test("no writable cgroup hierarchy at %s", root);
-	snprintf(name, sizeof(name), "tw-it-cgf-%d", getpid());
-	snprintf(cg_dir, sizeof(cg_dir), "%s/%s", root, name);
-	cr_assert(mkdir(cg_dir, 0755) == 0 || errno == EEXIST);
-	cr_assert_eq(stat(cg_dir, &st), 0);
+	make_test_cgroup("tw-it-cgf", name, sizeof(name), &st);
 	it_task_rules = &rule;
 	it_n_task_rules = 1;
 	/* the child moves itself into the cgroup, then execs: only that exec is inside */
