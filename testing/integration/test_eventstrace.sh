@@ -13,6 +13,9 @@ fail=0
 ok() { echo "PASS: $1"; pass=$((pass + 1)); }
 ko() { echo "FAIL: $1"; fail=$((fail + 1)); }
 check() { local name=$1; shift; if "$@"; then ok "$name"; else ko "$name"; fi; }
+# EventsTrace prints STREAM_START once attached (which can take seconds while an earlier
+# run's child still detaches): wait for it rather than for a fixed time.
+started() { for i in $(seq 300); do grep -q STREAM_START "$1" 2> /dev/null && return 0; sleep 0.1; done; return 1; }
 finish() { echo "$pass passed, $fail failed"; [ "$fail" -eq 0 ]; exit; }
 
 # --- flags, no root needed ---
@@ -64,7 +67,7 @@ check "... and printed 5 JSON lines" bash -c "[ \$(wc -l < '$work/head') -eq 5 ]
 # --- live trace with record, SIGINT, final stats; replay gives the same events ---
 "$ET" --process --stats --stats-json=stream --record "$work/t.twr" > "$work/live" 2> "$work/err" &
 et=$!
-sleep 1.5
+started "$work/live"
 (cd "$work" && /bin/echo tw-e2e-marker "with space" > /dev/null && sh -c 'exit 3')
 sleep 0.5
 kill -INT $et
@@ -94,7 +97,7 @@ check "replay applies the pid filter" bash -c "! grep -q tw-e2e-marker '$work/re
 if command -v script > /dev/null; then
   "$ET" --tty > "$work/tty" 2> /dev/null &
   et=$!
-  sleep 1.5
+  started "$work/tty"
   script -qc "echo tw-script-marker" /dev/null > /dev/null
   sleep 0.5
   kill -INT $et; wait $et
@@ -106,9 +109,9 @@ if command -v script > /dev/null; then
 fi
 
 # --- SIGHUP starts a new recording at the same path (logrotate) ---
-"$ET" --process-exec --record "$work/rot.twr" > /dev/null 2> "$work/err" &
+"$ET" --process-exec --record "$work/rot.twr" > "$work/rot.out" 2> "$work/err" &
 et=$!
-sleep 1.5
+started "$work/rot.out"
 /bin/echo tw-before-hup > /dev/null
 sleep 0.3
 mv "$work/rot.twr" "$work/rot.twr.1"
@@ -133,7 +136,7 @@ mkdir -p "$work/small"
 if mount -t tmpfs -o size=64k tmpfs "$work/small" 2> /dev/null; then
   "$ET" --process-exec --stats --record "$work/small/t.twr" > "$work/full" 2> "$work/err" &
   et=$!
-  sleep 1.5
+  started "$work/full"
   for i in $(seq 300); do /bin/echo "tw-fill-$i" > /dev/null; done
   sleep 0.5
   kill -INT $et; wait $et; rc=$?
