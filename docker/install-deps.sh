@@ -10,6 +10,8 @@ packages=(
   libcjson-dev libcurl4-openssl-dev
   # tests
   libcriterion-dev libclang-rt-14-dev bc procps util-linux
+  # the shipper's tests: a real ClickHouse (started by the test itself, never by systemd) and curl
+  clickhouse-server clickhouse-client curl
 )
 [ "${1:-}" = "--with-bench" ] && packages+=(linux-perf procps)
 
@@ -25,5 +27,12 @@ if [ "$(id -u)" -ne 0 ]; then
 fi
 echo "install-deps: installing ${missing[*]}"
 export DEBIAN_FRONTEND=noninteractive
+# Packages with a service (clickhouse-server) must not start it: the tests start their own
+# on free ports. policy-rc.d answering 101 tells invoke-rc.d "not allowed"; only ours is removed.
+if [ ! -e /usr/sbin/policy-rc.d ]; then
+  printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d
+  chmod +x /usr/sbin/policy-rc.d
+  trap 'rm -f /usr/sbin/policy-rc.d' EXIT
+fi
 apt-get update -q
 apt-get install -y -q --no-install-recommends "${missing[@]}"

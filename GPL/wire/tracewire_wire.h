@@ -49,7 +49,11 @@ enum tw_event_type {
 	TW_EVENT_PROCESS_SHMGET = 15,
 	TW_EVENT_PROCESS_LOAD_MODULE = 16,
 	TW_EVENT_PROCESS_SNAPSHOT = 17,  /* a process already running at start: struct tw_process_exec */
-	/* 18..63 reserved for network and scheduler events */
+	TW_EVENT_NETWORK_CONNECTION_ATTEMPTED = 18, /* struct tw_net_connection: connect() */
+	TW_EVENT_NETWORK_CONNECTION_ACCEPTED = 19,  /* struct tw_net_connection: accept() */
+	TW_EVENT_NETWORK_CONNECTION_CLOSED = 20,    /* struct tw_net_connection: released by its owner */
+	TW_EVENT_NETWORK_TCP_METRICS = 21,          /* struct tw_tcp_metrics: at the end, or periodic */
+	/* 22..63 reserved for network and scheduler events */
 	TW_EVENT_TYPE_MAX = 64,
 };
 
@@ -287,6 +291,86 @@ struct tw_module_load {
 	struct tw_event_header hdr;  /* the loading task: insmod, systemd-udevd, kthreadd, ... */
 	char comm[16];
 	struct tw_varlen_fields vl;  /* MODULE_NAME, [MODULE_VERSION], [MODULE_SRCVERSION] */
+};
+
+/*
+ * Network. Addresses are kept as the socket holds them: IPv4 in the first 4
+ * bytes of addr (network byte order), IPv6 in all 16; ports in host order.
+ * A dual-stack AF_INET6 socket talking IPv4 keeps family AF_INET6 with
+ * v4-mapped addresses (::ffff:a.b.c.d) and TW_NET_FLAG_V4_MAPPED.
+ */
+struct tw_net_tuple {
+	__u16 family;         /* AF_INET (2) or AF_INET6 (10) */
+	__u16 protocol;       /* IPPROTO_TCP (6), IPPROTO_UDP (17) */
+	__u16 sport;          /* this host's side */
+	__u16 dport;          /* the peer's side */
+	__u8 saddr[16];
+	__u8 daddr[16];
+};
+
+/* tw_net_connection.flags */
+#define TW_NET_FLAG_V4_MAPPED 0x1      /* AF_INET6 socket carrying IPv4 */
+#define TW_NET_FLAG_ESTABLISHED 0x2    /* the handshake completed at some point */
+#define TW_NET_FLAG_RESET_RECEIVED 0x4 /* the peer reset the connection */
+#define TW_NET_FLAG_RESET_SENT 0x8     /* this host reset the connection */
+#define TW_NET_FLAG_OWNER_UNKNOWN 0x10 /* opened before the agent started: owner is the releaser */
+
+/*
+ * Connection events. The header's pid block is the owning process (the one
+ * that connected or accepted), also for CLOSED, which the kernel may run in
+ * another context. Byte counts are TCP payload: what the application wrote
+ * and the peer acknowledged, and what arrived in order from the peer.
+ */
+struct tw_net_connection {
+	struct tw_event_header hdr;
+	struct tw_net_tuple tuple;
+	__u64 cookie;         /* socket cookie (SO_COOKIE): stable id of the socket */
+	__u32 netns;          /* inode of the socket's network namespace */
+	__u32 flags;          /* TW_NET_FLAG_* */
+	__u32 state;          /* TCP state (include/net/tcp_states.h) when the event was made */
+	__u32 pad;
+	__u64 bytes_sent;     /* CLOSED: payload bytes acknowledged by the peer */
+	__u64 bytes_received; /* CLOSED: payload bytes received in order */
+	__u64 duration_ns;    /* CLOSED: since connect()/the handshake, 0 if not seen */
+	char comm[16];        /* the owner's */
+};
+
+/* tw_tcp_metrics.reason */
+#define TW_TCP_METRICS_END 1       /* the flow ended (state CLOSE) */
+#define TW_TCP_METRICS_INTERVAL 2  /* periodic record of a live flow */
+
+/*
+ * Per-flow TCP measurements, aggregated in the kernel (never per packet):
+ * counters are totals since the flow began. Times in microseconds.
+ */
+struct tw_tcp_metrics {
+	struct tw_event_header hdr;   /* pid block of the owning process */
+	struct tw_net_tuple tuple;
+	__u64 cookie;
+	__u32 netns;
+	__u32 reason;                 /* TW_TCP_METRICS_* */
+	__u32 flags;                  /* TW_NET_FLAG_* */
+	__u32 state;
+	__u32 srtt_us, rttvar_us, min_rtt_us;
+	__u32 rtt_samples;            /* RTT measurements taken (0 unless counted) */
+	__u64 rtt_sum_us;
+	__u32 snd_cwnd, snd_ssthresh, rcv_wnd, snd_wnd, mss;
+	__u32 packets_in_flight;
+	__u32 retrans_segs;           /* segments retransmitted */
+	__u32 recoveries;             /* entries into fast recovery */
+	__u32 timeouts;               /* retransmission timeouts */
+	__u32 sndq_bytes;             /* bytes written but not yet acknowledged, now */
+	__u32 sndq_max_bytes;         /* the most seen at a sample point */
+	__u32 pad;
+	__u64 bytes_sent;             /* TCP payload sent, retransmissions included */
+	__u64 bytes_acked;
+	__u64 bytes_received;
+	__u64 bytes_retrans;
+	__u64 app_bytes_written;      /* bytes the application handed to TCP */
+	__u64 app_bytes_read;         /* bytes the application took from TCP */
+	__u64 segs_out, segs_in;
+	__u64 duration_ns;
+	char comm[16];
 };
 
 /* Pid filter flags: value of the kernel's pid filter map and of library pid rules. */

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -18,6 +19,8 @@
 #include "tracewire.h"
 #include "tracewire_json.h"
 #include "tracewire_record.h"
+#include "tracewire_ship.h"
+#include "tracewire_sched.h"
 
 /*
  * Replay applies the event-type and pid filters itself (live, the kernel
@@ -34,7 +37,10 @@ struct trace_state {
 	struct replay_filter replay;
 	struct tw_json json;
 	struct tw_recorder *recorder;
+	struct tw_sched *sched; /* --runqlat */
 	uint64_t record_errors_reported;
+	struct tw_shipper *shipper; /* --ship */
+	uint64_t ship_enqueue_errors;
 	bool stdout_closed;
 };
 
@@ -78,6 +84,120 @@ static bool emit_line(struct trace_state *st, FILE *out)
 		st->stdout_closed = true;
 	tw_json_reset(&st->json);
 	return !st->stdout_closed;
+}
+
+/* An event line: to stdout, and with --ship also to the shipper, which spools it first. */
+static bool emit_event_line(struct trace_state *st)
+{
+	size_t len;
+	const char *line;
+
+	if (!st->shipper)
+		return emit_line(st, stdout);
+	line = tw_json_finish(&st->json, &len);
+	if (line && tw_ship_enqueue(st->shipper, line, len) < 0)
+		st->ship_enqueue_errors++; /* counted by the shipper as dropped too */
+	if (line && fwrite(line, 1, len, stdout) != len)
+		st->stdout_closed = true;
+	tw_json_reset(&st->json);
+	return !st->stdout_closed;
+}
+
+static void print_ship_stats(const struct tw_ship_stats *s, const char *when)
+{
+	fprintf(stderr,
+		"  shipping%s: enqueued %" PRIu64 " shipped %" PRIu64 " batches %" PRIu64 " requests %" PRIu64
+		" retries %" PRIu64 " dropped %" PRIu64 " dead_lettered %" PRIu64 " (%" PRIu64
+		" batches) pending %" PRIu64 " spooled_bytes %" PRIu64 " recovered %" PRIu64
+		" corrupt %" PRIu64 "%s%s\n",
+		when, s->events_enqueued, s->events_shipped, s->batches_shipped, s->requests, s->retries,
+		s->events_dropped + s->dead_letter_dropped, s->events_dead_lettered,
+		s->batches_dead_lettered, s->events_pending, s->spool_bytes, s->events_recovered,
+		s->corrupt_frames, s->last_error[0] ? " last error: " : "", s->last_error);
+}
+
+static int open_shipper(struct trace_state *st)
+{
+	const struct tw_cli_ship *c = &st->cli.ship;
+	struct tw_ship_options o;
+	char err[512], host[256] = "";
+	char *secret = NULL;
+	int rc;
+
+	tw_ship_options_init(&o);
+	o.url = c->url;
+	o.format = c->format;
+	if (c->table)
+		o.table = c->table;
+	if (c->index)
+		o.index = c->index;
+	if (!gethostname(host, sizeof(host) - 1) && host[0])
+		o.host_name = host;
+	o.spool_dir = c->spool_dir;
+	if (!o.spool_dir) {
+		mkdir("/var/lib/tracewire", 0700); /* the default spool's parent; EEXIST is fine */
+		o.spool_dir = "/var/lib/tracewire/spool";
+	}
+	if (c->spool_bytes)
+		o.spool_max_bytes = c->spool_bytes;
+	if (o.segment_bytes * 4ull > o.spool_max_bytes)
+		o.segment_bytes = (uint32_t)(o.spool_max_bytes / 4);
+	if (c->batch_events)
+		o.batch_max_events = c->batch_events;
+	if (c->batch_bytes)
+		o.batch_max_bytes = c->batch_bytes;
+	if (c->batch_ms)
+		o.batch_max_ms = c->batch_ms;
+	if (c->concurrency)
+		o.concurrency = c->concurrency;
+	if (c->timeout_ms)
+		o.timeout_ms = c->timeout_ms;
+	if (c->backoff_min_ms) {
+		o.backoff_initial_ms = c->backoff_min_ms;
+		o.backoff_max_ms = c->backoff_max_ms;
+	}
+	o.no_gzip = c->no_gzip;
+	o.ca_file = c->ca_file;
+	o.insecure = c->insecure;
+	o.dead_letter_path = c->dead_letter;
+	o.auth = c->auth;
+	if (c->auth) {
+		secret = tw_ship_load_secret(c->auth_file, c->auth_env, err, sizeof(err));
+		if (!secret) {
+			fprintf(stderr, "EventsTrace: %s\n", err);
+			return -1;
+		}
+		o.auth_secret = secret;
+	}
+	rc = tw_ship_open(&st->shipper, &o, err, sizeof(err));
+	if (secret) { /* the shipper keeps its own copy */
+		explicit_bzero(secret, strlen(secret));
+		free(secret);
+	}
+	if (rc < 0) {
+		fprintf(stderr, "EventsTrace: %s\n", err);
+		return -1;
+	}
+	return 0;
+}
+
+/* Deliver what is left for at most --ship-drain-ms; the rest stays spooled for the next start. */
+static void close_shipper(struct trace_state *st)
+{
+	struct tw_ship_stats s;
+	int64_t drain = st->cli.ship.drain_ms >= 0 ? st->cli.ship.drain_ms : 5000;
+
+	if (!st->shipper)
+		return;
+	tw_ship_commit(st->shipper);
+	if (tw_ship_flush(st->shipper, (int)drain) < 0)
+		fprintf(stderr, "EventsTrace: not every event reached the collector in time; the rest "
+				"stays in the spool for the next start\n");
+	tw_ship_get_stats(st->shipper, &s);
+	if (st->cli.stats)
+		print_ship_stats(&s, " (final)");
+	tw_ship_close(st->shipper, 0);
+	st->shipper = NULL;
 }
 
 static const struct tw_pid_rule *replay_rule(const struct replay_filter *f, uint32_t pid)
@@ -140,7 +260,7 @@ static int on_event(void *user, const struct tw_event *ev)
 	if (st->cli.replay_path && !replay_keeps(st, ev))
 		return 0;
 	tw_event_to_json(&st->json, ev);
-	return emit_line(st, stdout) ? 0 : 1;
+	return emit_event_line(st) ? 0 : 1;
 }
 
 static void on_raw(void *user, const void *data, size_t len)
@@ -187,9 +307,24 @@ static void print_stats_human(const struct tw_stats *s, const struct tw_recorder
 			tw_event_type_name(t), ts->emitted, ts->received, ts->filtered, ts->lost_ringbuf,
 			ts->lost_scratch, ts->truncated, ts->rate_limited, ts->rate_limited_bytes);
 	}
+	if (s->exits_held)
+		fprintf(stderr,
+			"  exit ordering: %" PRIu64 " exits waited for their connections to close, %" PRIu64
+			" released by the deadline\n",
+			s->exits_held, s->exits_hold_expired);
 	if (rec)
 		fprintf(stderr, "  recording: %" PRIu64 " records written, %" PRIu64 " failed writes\n",
 			tw_recorder_records(rec), tw_recorder_errors(rec));
+}
+
+static void report_ship_stats(struct trace_state *st)
+{
+	struct tw_ship_stats s;
+
+	if (!st->shipper || !st->cli.stats)
+		return;
+	tw_ship_get_stats(st->shipper, &s);
+	print_ship_stats(&s, "");
 }
 
 static void report_stats(struct trace_state *st, const struct tw_stats *s, bool final)
@@ -297,6 +432,63 @@ static int run_replay(struct trace_state *st)
 	return 0;
 }
 
+/* One SCHED_RUNQ record, or its histogram; human text leaves stdout to events if there are any. */
+static int on_sched_record(void *user, const struct tw_sched_record *r)
+{
+	struct trace_state *st = user;
+
+	if (st->cli.runqlat_human) {
+		tw_sched_print_histogram(st->cli.event_mask ? stderr : stdout, r);
+		return 0;
+	}
+	tw_sched_record_to_json(&st->json, r);
+	return emit_line(st, stdout) ? 0 : 1;
+}
+
+static int open_sched(struct trace_state *st)
+{
+	struct tw_sched_options o;
+	char err[512];
+
+	tw_sched_options_init(&o);
+	o.interval_ms = st->cli.runqlat_interval_s * 1000;
+	o.verbose = st->cli.verbose;
+	if (tw_sched_open(&st->sched, &o, on_sched_record, st, err, sizeof(err)) < 0) {
+		fprintf(stderr, "EventsTrace: %s\n", err);
+		return -1;
+	}
+	return 0;
+}
+
+/* Report the partial last interval (as runqlat does on Ctrl-C), then detach. */
+static void close_sched(struct trace_state *st)
+{
+	if (!st->sched)
+		return;
+	if (!st->stdout_closed)
+		tw_sched_flush(st->sched);
+	fflush(NULL);
+	tw_sched_close(st->sched);
+	st->sched = NULL;
+}
+
+/* --runqlat without event types: no events context, just the intervals. */
+static int run_sched_only(struct trace_state *st)
+{
+	print_start_record(st, "kernel", NULL);
+	while (!stop_requested && !st->stdout_closed) {
+		int rc = tw_sched_poll(st->sched, 100);
+		if (rc < 0 && rc != -EINTR) {
+			fprintf(stderr, "EventsTrace: reading run-queue latency failed: %s\n", strerror(-rc));
+			break;
+		}
+		if (fflush(stdout) || stdout_gone())
+			st->stdout_closed = true;
+	}
+	close_sched(st);
+	return 0;
+}
+
 static int run_live(struct trace_state *st)
 {
 	struct tw_options o;
@@ -327,8 +519,13 @@ static int run_live(struct trace_state *st)
 		o.max_latency_ms = st->cli.max_latency_ms;
 	st->cli.wakeup_bytes = o.wakeup_bytes;
 
+	if (st->cli.runqlat_interval_s && open_sched(st))
+		return 1;
+	if (!st->cli.event_mask)
+		return run_sched_only(st);
 	rc = tw_ctx_open(&ctx, &o, on_event, st, err, sizeof(err));
 	if (rc < 0) {
+		tw_sched_close(st->sched);
 		fprintf(stderr, "EventsTrace: %s\n", err);
 		return 1;
 	}
@@ -348,21 +545,27 @@ static int run_live(struct trace_state *st)
 		if (reopen_requested)
 			reopen_recording(st, ctx);
 		rc = tw_ctx_poll(ctx, 100);
+		if (st->sched && rc >= 0 && (rc = tw_sched_poll(st->sched, 0)) < 0)
+			fprintf(stderr, "EventsTrace: reading run-queue latency failed: %s\n", strerror(-rc));
 		if (rc < 0 && rc != -EINTR && rc != -ECANCELED) {
 			fprintf(stderr, "EventsTrace: polling the ring buffer failed: %s\n", strerror(-rc));
 			break;
 		}
+		if (st->shipper)
+			tw_ship_commit(st->shipper); /* this batch survives a crash of ours from now on */
 		if (fflush(stdout) || stdout_gone())
 			st->stdout_closed = true;
 		if (st->cli.stats_interval_s && monotonic_ms() >= next_stats) {
 			tw_ctx_stats(ctx, &s);
 			report_stats(st, &s, false);
+			report_ship_stats(st);
 			next_stats += st->cli.stats_interval_s * 1000ull;
 		}
 	}
 	/* deliver what is still in the ring before the final count */
 	if (!st->stdout_closed) {
 		tw_ctx_consume(ctx);
+		tw_ctx_flush(ctx); /* EXITs still waiting for their connections' CLOSED */
 		fflush(stdout);
 	}
 	tw_ctx_stats(ctx, &s);
@@ -370,6 +573,8 @@ static int run_live(struct trace_state *st)
 	if (st->recorder && (rc = tw_recorder_close(st->recorder)) < 0)
 		fprintf(stderr, "EventsTrace: the recording is incomplete: %s\n", strerror(-rc));
 	fflush(NULL);
+	close_sched(st);
+	close_shipper(st); /* before the fork below: the child must not hold the spool's lock */
 	close_in_background(ctx);
 	return 0;
 }
@@ -401,7 +606,10 @@ int main(int argc, char **argv)
 	setvbuf(stdout, NULL, _IOFBF, 1 << 16);
 	tw_json_init(&st.json);
 
+	if (st.cli.ship.url && open_shipper(&st))
+		return 1;
 	rc = st.cli.replay_path ? run_replay(&st) : run_live(&st);
+	close_shipper(&st);
 	tw_json_free(&st.json);
 	return rc;
 }

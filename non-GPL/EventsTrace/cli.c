@@ -30,6 +30,11 @@ enum {
 	OPT_WRITE_WINDOW,
 	OPT_TTY,
 	OPT_TTY_BUDGET,
+	OPT_NETWORK,
+	OPT_NETWORK_CONNECT,
+	OPT_NETWORK_ACCEPT,
+	OPT_NETWORK_CLOSE,
+	OPT_NETWORK_TCP_METRICS,
 	OPT_PATH_INCLUDE,
 	OPT_COMM,
 	OPT_EXCLUDE_COMM,
@@ -51,7 +56,29 @@ enum {
 	OPT_RECORD,
 	OPT_REPLAY,
 	OPT_NO_START,
+	OPT_SHIP,
+	OPT_SHIP_FORMAT,
+	OPT_SHIP_TABLE,
+	OPT_SHIP_INDEX,
+	OPT_SHIP_SPOOL,
+	OPT_SHIP_SPOOL_SIZE,
+	OPT_SHIP_BATCH_EVENTS,
+	OPT_SHIP_BATCH_SIZE,
+	OPT_SHIP_BATCH_MS,
+	OPT_SHIP_CONCURRENCY,
+	OPT_SHIP_TIMEOUT,
+	OPT_SHIP_BACKOFF,
+	OPT_SHIP_NO_GZIP,
+	OPT_SHIP_CA_FILE,
+	OPT_SHIP_INSECURE,
+	OPT_SHIP_AUTH,
+	OPT_SHIP_AUTH_FILE,
+	OPT_SHIP_AUTH_ENV,
+	OPT_SHIP_DEAD_LETTER,
+	OPT_SHIP_DRAIN,
 	OPT_VERSION,
+	OPT_RUNQLAT,
+	OPT_RUNQLAT_HUMAN,
 };
 
 static const struct option long_opts[] = {
@@ -77,6 +104,11 @@ static const struct option long_opts[] = {
 	{"write-window-ms", required_argument, NULL, OPT_WRITE_WINDOW},
 	{"tty", no_argument, NULL, OPT_TTY},
 	{"tty-budget", required_argument, NULL, OPT_TTY_BUDGET},
+	{"network", no_argument, NULL, OPT_NETWORK},
+	{"network-connect", no_argument, NULL, OPT_NETWORK_CONNECT},
+	{"network-accept", no_argument, NULL, OPT_NETWORK_ACCEPT},
+	{"network-close", no_argument, NULL, OPT_NETWORK_CLOSE},
+	{"network-tcp-metrics", no_argument, NULL, OPT_NETWORK_TCP_METRICS},
 	{"path-include", required_argument, NULL, OPT_PATH_INCLUDE},
 	{"comm", required_argument, NULL, OPT_COMM},
 	{"exclude-comm", required_argument, NULL, OPT_EXCLUDE_COMM},
@@ -98,6 +130,28 @@ static const struct option long_opts[] = {
 	{"record", required_argument, NULL, OPT_RECORD},
 	{"replay", required_argument, NULL, OPT_REPLAY},
 	{"no-start-record", no_argument, NULL, OPT_NO_START},
+	{"ship", required_argument, NULL, OPT_SHIP},
+	{"ship-format", required_argument, NULL, OPT_SHIP_FORMAT},
+	{"ship-table", required_argument, NULL, OPT_SHIP_TABLE},
+	{"ship-index", required_argument, NULL, OPT_SHIP_INDEX},
+	{"ship-spool", required_argument, NULL, OPT_SHIP_SPOOL},
+	{"ship-spool-size", required_argument, NULL, OPT_SHIP_SPOOL_SIZE},
+	{"ship-batch-events", required_argument, NULL, OPT_SHIP_BATCH_EVENTS},
+	{"ship-batch-size", required_argument, NULL, OPT_SHIP_BATCH_SIZE},
+	{"ship-batch-ms", required_argument, NULL, OPT_SHIP_BATCH_MS},
+	{"ship-concurrency", required_argument, NULL, OPT_SHIP_CONCURRENCY},
+	{"ship-timeout-ms", required_argument, NULL, OPT_SHIP_TIMEOUT},
+	{"ship-backoff-ms", required_argument, NULL, OPT_SHIP_BACKOFF},
+	{"ship-no-gzip", no_argument, NULL, OPT_SHIP_NO_GZIP},
+	{"ship-ca-file", required_argument, NULL, OPT_SHIP_CA_FILE},
+	{"ship-insecure", no_argument, NULL, OPT_SHIP_INSECURE},
+	{"ship-auth", required_argument, NULL, OPT_SHIP_AUTH},
+	{"ship-auth-file", required_argument, NULL, OPT_SHIP_AUTH_FILE},
+	{"ship-auth-env", required_argument, NULL, OPT_SHIP_AUTH_ENV},
+	{"ship-dead-letter", required_argument, NULL, OPT_SHIP_DEAD_LETTER},
+	{"ship-drain-ms", required_argument, NULL, OPT_SHIP_DRAIN},
+	{"runqlat", optional_argument, NULL, OPT_RUNQLAT},
+	{"runqlat-human", optional_argument, NULL, OPT_RUNQLAT_HUMAN},
 	{"verbose", no_argument, NULL, 'v'},
 	{"help", no_argument, NULL, 'h'},
 	{"version", no_argument, NULL, OPT_VERSION},
@@ -108,7 +162,7 @@ void tw_cli_usage(FILE *f)
 {
 	fputs(
 	    "Usage: EventsTrace [OPTIONS]\n"
-	    "Trace process, file and terminal events with eBPF and print one JSON object per line (NDJSON) on stdout.\n"
+	    "Trace process, file, terminal and network events with eBPF and print one JSON object per line (NDJSON) on stdout.\n"
 	    "\n"
 	    "Event types (default: all):\n"
 	    "  -a, --all                 every event type\n"
@@ -131,6 +185,18 @@ void tw_cli_usage(FILE *f)
 	    "      --file-modify         writes, truncate, fallocate, chmod, chown, setxattr\n"
 	    "      --file-shmem          opens of shared memory files (/dev/shm)\n"
 	    "      --tty                 terminal output written to ttys and ptys (8 KiB per write)\n"
+	    "      --network             every network event below\n"
+	    "      --network-connect     TCP connect() attempts, IPv4 and IPv6, with the owner\n"
+	    "      --network-accept      TCP connections accepted, attributed to the accepting process\n"
+	    "      --network-close       TCP connections released by their owner: bytes, duration\n"
+	    "      --network-tcp-metrics per TCP flow at its end: RTT, windows, retransmits, bytes\n"
+	    "Scheduler (aggregated in the kernel, no event per context switch):\n"
+	    "      --runqlat[=SECONDS]   run-queue latency per cgroup: one SCHED_RUNQ record per\n"
+	    "                            cgroup every SECONDS (default 5) with percentiles, the\n"
+	    "                            histogram, preemptions by other cgroups and cpu.stat\n"
+	    "                            throttling; alone, no other events are traced\n"
+	    "      --runqlat-human[=SECONDS]  the same as runqlat-style histograms (on stdout,\n"
+	    "                            or on stderr when events are traced too)\n"
 	    "Filters (applied in the kernel):\n"
 	    "      --pid PID             only this process (repeatable)\n"
 	    "      --pid-tree PID        only this process and everything it forks from now on\n"
@@ -165,6 +231,32 @@ void tw_cli_usage(FILE *f)
 	    "      --record FILE         also store the raw records in FILE (SIGHUP starts a new\n"
 	    "                            FILE, e.g. after logrotate moved the old one)\n"
 	    "      --replay FILE         decode a recording instead of tracing (no root needed)\n"
+	    "Shipping to a collector over HTTP (docs/shipper.md; events still go to stdout):\n"
+	    "      --ship URL            send every event to URL, at least once, spooled on disk\n"
+	    "      --ship-format FMT     ndjson (default), clickhouse (JSONEachRow) or\n"
+	    "                            elasticsearch (_bulk)\n"
+	    "      --ship-table NAME     ClickHouse table (default tracewire.events)\n"
+	    "      --ship-index NAME     Elasticsearch index (default tracewire)\n"
+	    "      --ship-spool DIR      spool directory (default /var/lib/tracewire/spool)\n"
+	    "      --ship-spool-size SIZE  spool limit, oldest data dropped past it (default 256M)\n"
+	    "      --ship-batch-events N   events per request at most (default 5000)\n"
+	    "      --ship-batch-size SIZE  uncompressed bytes per request at most (default 1M)\n"
+	    "      --ship-batch-ms MS    send a partial batch after MS (default 1000)\n"
+	    "      --ship-concurrency N  requests in flight at once (default 2)\n"
+	    "      --ship-timeout-ms MS  per request (default 10000)\n"
+	    "      --ship-backoff-ms MIN[,MAX]  retry delays, doubling from MIN up to MAX\n"
+	    "                            (default 200,30000), with jitter; Retry-After wins\n"
+	    "      --ship-no-gzip        send request bodies uncompressed\n"
+	    "      --ship-ca-file FILE   CA certificates to verify an https collector with\n"
+	    "      --ship-insecure       do not verify the collector's certificate (unsafe)\n"
+	    "      --ship-auth TYPE      basic, bearer, apikey or header, with the secret from\n"
+	    "      --ship-auth-file FILE   the first line of FILE (basic: user:password;\n"
+	    "                            header: 'Name: value'), or from\n"
+	    "      --ship-auth-env VAR   the environment variable VAR (never on the command line)\n"
+	    "      --ship-dead-letter FILE  batches the collector rejected with a 4xx, with its\n"
+	    "                            answer (default SPOOL/dead-letter.ndjson)\n"
+	    "      --ship-drain-ms MS    on exit, keep sending for at most MS (default 5000);\n"
+	    "                            the rest stays spooled for the next start\n"
 	    "Other:\n"
 	    "      --no-start-record     do not print the STREAM_START record first\n"
 	    "  -v, --verbose             debug log on stderr, including the BPF verifier log\n"
@@ -176,7 +268,10 @@ void tw_cli_usage(FILE *f)
 	    "  EventsTrace --pid-tree 1234 --stats          what process 1234 and its children do\n"
 	    "  EventsTrace --file --path-exclude /proc --path-exclude /sys   file activity\n"
 	    "  EventsTrace -a --record /tmp/t.twr | jq .    trace, keep the raw stream, pretty print\n"
-	    "  EventsTrace --replay /tmp/t.twr              decode that recording again\n",
+	    "  EventsTrace --replay /tmp/t.twr              decode that recording again\n"
+	    "  EventsTrace --process --ship http://127.0.0.1:8123/ --ship-format clickhouse\n"
+	    "                                               into ClickHouse (contrib/clickhouse)\n"
+	    "  EventsTrace --runqlat-human=10               run-queue latency per cgroup, every 10 s\n",
 	    f);
 }
 
@@ -293,6 +388,186 @@ static int add_task_rule(struct tw_cli *cli, int c, const char *arg, char *err, 
 	return 0;
 }
 
+/* MIN or MIN,MAX in milliseconds */
+static int parse_backoff(struct tw_cli_ship *sh, const char *arg)
+{
+	char first[24];
+	const char *comma = strchr(arg, ',');
+	uint32_t lo, hi;
+
+	if (comma && (size_t)(comma - arg) < sizeof(first)) {
+		memcpy(first, arg, (size_t)(comma - arg));
+		first[comma - arg] = 0;
+		if (parse_u32(first, &lo) || parse_u32(comma + 1, &hi))
+			return -1;
+	} else if (comma || parse_u32(arg, &lo)) {
+		return -1;
+	} else {
+		hi = lo > 30000 ? lo : 30000;
+	}
+	if (!lo || hi < lo || hi > 3600000)
+		return -1;
+	sh->backoff_min_ms = lo;
+	sh->backoff_max_ms = hi;
+	return 0;
+}
+
+static int parse_ship_option(struct tw_cli *cli, int c, const char *arg, char *err, size_t errlen)
+{
+	struct tw_cli_ship *sh = &cli->ship;
+	int64_t size;
+	uint32_t n;
+	int v;
+
+	if (c != OPT_SHIP && !sh->first_option)
+		for (const struct option *o = long_opts; o->name; o++)
+			if (o->val == c)
+				sh->first_option = o->name;
+	switch (c) {
+	case OPT_SHIP:
+		if (tw_ship_url_check(arg, err, errlen))
+			return -1;
+		sh->url = arg;
+		return 0;
+	case OPT_SHIP_FORMAT:
+		if ((v = tw_ship_format_parse(arg)) < 0) {
+			snprintf(err, errlen, "invalid --ship-format '%s' (ndjson, clickhouse or elasticsearch)", arg);
+			return -1;
+		}
+		sh->format = (enum tw_ship_format)v;
+		return 0;
+	case OPT_SHIP_TABLE:
+		/* it goes into an INSERT statement: a name, optionally database.name, nothing else */
+		for (const char *p = arg; *p; p++)
+			if (!isalnum((unsigned char)*p) && *p != '_' && *p != '.') {
+				snprintf(err, errlen, "invalid --ship-table '%s' (letters, digits, _ and .)", arg);
+				return -1;
+			}
+		if (!*arg) {
+			snprintf(err, errlen, "invalid --ship-table '' (letters, digits, _ and .)");
+			return -1;
+		}
+		sh->table = arg;
+		return 0;
+	case OPT_SHIP_INDEX:
+		if (!*arg || strpbrk(arg, "\"\\/ ,#*?<>|")) {
+			snprintf(err, errlen, "invalid --ship-index '%s'", arg);
+			return -1;
+		}
+		sh->index = arg;
+		return 0;
+	case OPT_SHIP_SPOOL:
+		sh->spool_dir = arg;
+		return 0;
+	case OPT_SHIP_SPOOL_SIZE:
+		size = tw_cli_parse_size(arg);
+		if (size < (1 << 20)) {
+			snprintf(err, errlen, "invalid --ship-spool-size '%s' (at least 1M, e.g. 512M)", arg);
+			return -1;
+		}
+		sh->spool_bytes = (uint64_t)size;
+		return 0;
+	case OPT_SHIP_BATCH_EVENTS:
+		if (parse_u32(arg, &n) || n == 0 || n > 1000000) {
+			snprintf(err, errlen, "invalid --ship-batch-events '%s' (1 to 1000000)", arg);
+			return -1;
+		}
+		sh->batch_events = n;
+		return 0;
+	case OPT_SHIP_BATCH_SIZE:
+		size = tw_cli_parse_size(arg);
+		if (size < 1024 || size > (64 << 20)) {
+			snprintf(err, errlen, "invalid --ship-batch-size '%s' (1K to 64M)", arg);
+			return -1;
+		}
+		sh->batch_bytes = (uint32_t)size;
+		return 0;
+	case OPT_SHIP_BATCH_MS:
+	case OPT_SHIP_TIMEOUT:
+	case OPT_SHIP_DRAIN:
+		if (parse_u32(arg, &n) || n > 3600000 || (n == 0 && c != OPT_SHIP_DRAIN)) {
+			snprintf(err, errlen, "invalid --%s '%s' (%d to 3600000 ms)",
+				 c == OPT_SHIP_BATCH_MS ? "ship-batch-ms" : c == OPT_SHIP_TIMEOUT ? "ship-timeout-ms" : "ship-drain-ms",
+				 arg, c == OPT_SHIP_DRAIN ? 0 : 1);
+			return -1;
+		}
+		if (c == OPT_SHIP_BATCH_MS)
+			sh->batch_ms = n;
+		else if (c == OPT_SHIP_TIMEOUT)
+			sh->timeout_ms = n;
+		else
+			sh->drain_ms = n;
+		return 0;
+	case OPT_SHIP_CONCURRENCY:
+		if (parse_u32(arg, &n) || n == 0 || n > 64) {
+			snprintf(err, errlen, "invalid --ship-concurrency '%s' (1 to 64)", arg);
+			return -1;
+		}
+		sh->concurrency = n;
+		return 0;
+	case OPT_SHIP_BACKOFF:
+		if (parse_backoff(sh, arg)) {
+			snprintf(err, errlen, "invalid --ship-backoff-ms '%s' (MIN or MIN,MAX in ms, 1 <= MIN <= MAX <= 3600000)", arg);
+			return -1;
+		}
+		return 0;
+	case OPT_SHIP_NO_GZIP:
+		sh->no_gzip = true;
+		return 0;
+	case OPT_SHIP_CA_FILE:
+		sh->ca_file = arg;
+		return 0;
+	case OPT_SHIP_INSECURE:
+		sh->insecure = true;
+		return 0;
+	case OPT_SHIP_AUTH:
+		if ((v = tw_ship_auth_parse(arg)) < 0) {
+			snprintf(err, errlen, "invalid --ship-auth '%s' (basic, bearer, apikey or header)", arg);
+			return -1;
+		}
+		sh->auth = (enum tw_ship_auth)v;
+		return 0;
+	case OPT_SHIP_AUTH_FILE:
+		sh->auth_file = arg;
+		return 0;
+	case OPT_SHIP_AUTH_ENV:
+		if (!*arg) {
+			snprintf(err, errlen, "invalid --ship-auth-env '' (a variable name)");
+			return -1;
+		}
+		sh->auth_env = arg;
+		return 0;
+	case OPT_SHIP_DEAD_LETTER:
+		sh->dead_letter = arg;
+		return 0;
+	}
+	return -1;
+}
+
+/* The --ship* flags fit together: checked once all are read. */
+static int check_ship_options(const struct tw_cli_ship *sh, char *err, size_t errlen)
+{
+	if (!sh->url && sh->first_option) {
+		snprintf(err, errlen, "--%s needs --ship URL", sh->first_option);
+		return -1;
+	}
+	if (!sh->url)
+		return 0;
+	if (sh->auth && !sh->auth_file == !sh->auth_env) {
+		snprintf(err, errlen, "--ship-auth needs exactly one of --ship-auth-file or --ship-auth-env");
+		return -1;
+	}
+	if (!sh->auth && (sh->auth_file || sh->auth_env)) {
+		snprintf(err, errlen, "--ship-auth-file and --ship-auth-env need --ship-auth TYPE");
+		return -1;
+	}
+	if (sh->insecure && sh->ca_file) {
+		snprintf(err, errlen, "--ship-insecure and --ship-ca-file contradict each other");
+		return -1;
+	}
+	return 0;
+}
+
 static int parse_option(struct tw_cli *cli, int c, const char *arg, char *err, size_t errlen)
 {
 	int64_t size;
@@ -358,6 +633,21 @@ static int parse_option(struct tw_cli *cli, int c, const char *arg, char *err, s
 		return 0;
 	case OPT_TTY:
 		cli->event_mask |= TW_EVENTS_TTY;
+		return 0;
+	case OPT_NETWORK:
+		cli->event_mask |= TW_EVENTS_NETWORK;
+		return 0;
+	case OPT_NETWORK_CONNECT:
+		cli->event_mask |= TW_EVENT_BIT(TW_EVENT_NETWORK_CONNECTION_ATTEMPTED);
+		return 0;
+	case OPT_NETWORK_ACCEPT:
+		cli->event_mask |= TW_EVENT_BIT(TW_EVENT_NETWORK_CONNECTION_ACCEPTED);
+		return 0;
+	case OPT_NETWORK_CLOSE:
+		cli->event_mask |= TW_EVENT_BIT(TW_EVENT_NETWORK_CONNECTION_CLOSED);
+		return 0;
+	case OPT_NETWORK_TCP_METRICS:
+		cli->event_mask |= TW_EVENT_BIT(TW_EVENT_NETWORK_TCP_METRICS);
 		return 0;
 	case OPT_TTY_BUDGET:
 		size = tw_cli_parse_size(arg);
@@ -463,6 +753,19 @@ static int parse_option(struct tw_cli *cli, int c, const char *arg, char *err, s
 	case OPT_REPLAY:
 		cli->replay_path = arg;
 		return 0;
+	case OPT_RUNQLAT:
+	case OPT_RUNQLAT_HUMAN:
+		n = 5;
+		if (arg && (parse_u32(arg, &n) || n == 0 || n > 86400)) {
+			snprintf(err, errlen, "invalid --%s interval '%s' (1 to 86400 seconds)",
+				 c == OPT_RUNQLAT ? "runqlat" : "runqlat-human", arg);
+			return -1;
+		}
+		cli->runqlat_interval_s = n;
+		cli->runqlat_human = c == OPT_RUNQLAT_HUMAN;
+		return 0;
+	case OPT_SHIP ... OPT_SHIP_DRAIN:
+		return parse_ship_option(cli, c, arg, err, errlen);
 	case OPT_NO_START:
 		cli->no_start_record = true;
 		return 0;
@@ -494,6 +797,7 @@ int tw_cli_parse(int argc, char **argv, struct tw_cli *cli, char *err, size_t er
 	memset(cli, 0, sizeof(*cli));
 	cli->wakeup_bytes = -1;
 	cli->write_window_ms = -1;
+	cli->ship.drain_ms = -1;
 	optind = 0; /* 0, not 1: glibc then also forgets a half-parsed "-xyz" group */
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, ":avh", long_opts, NULL)) != -1) {
@@ -521,11 +825,18 @@ int tw_cli_parse(int argc, char **argv, struct tw_cli *cli, char *err, size_t er
 		snprintf(err, errlen, "unexpected argument '%s'", argv[optind]);
 		return -1;
 	}
+	if (check_ship_options(&cli->ship, err, errlen))
+		return -1;
 	if (cli->record_path && cli->replay_path) {
 		snprintf(err, errlen, "--record and --replay cannot be combined");
 		return -1;
 	}
-	if (!cli->event_mask)
+	if (cli->runqlat_interval_s && cli->replay_path) {
+		snprintf(err, errlen, "--runqlat measures the live kernel and cannot be combined with --replay");
+		return -1;
+	}
+	/* run-queue latency alone traces no events; with event flags, both */
+	if (!cli->event_mask && !cli->runqlat_interval_s)
 		cli->event_mask = TW_EVENTS_ALL;
 	if (cli->no_snapshot)
 		cli->event_mask &= ~TW_EVENT_BIT(TW_EVENT_PROCESS_SNAPSHOT);

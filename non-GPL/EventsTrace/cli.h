@@ -8,12 +8,28 @@
 #include <stdio.h>
 
 #include "tracewire.h"
+#include "tracewire_ship.h"
 
 #define TW_CLI_MAX_PID_RULES 64
 #define TW_CLI_MAX_PATH_RULES 64
 #define TW_CLI_MAX_TASK_RULES 64
 
 enum tw_stats_json_dest { TW_STATS_JSON_OFF, TW_STATS_JSON_STDERR, TW_STATS_JSON_STREAM };
+
+/* --ship* flags; credentials are named here (file or variable), read in main */
+struct tw_cli_ship {
+	const char *url;              /* NULL: no shipping */
+	enum tw_ship_format format;
+	const char *table, *index, *spool_dir, *ca_file, *dead_letter;
+	enum tw_ship_auth auth;
+	const char *auth_file, *auth_env;
+	bool insecure, no_gzip;
+	uint64_t spool_bytes;         /* 0: library default, likewise below */
+	uint32_t batch_events, batch_bytes, batch_ms, concurrency, timeout_ms;
+	uint32_t backoff_min_ms, backoff_max_ms;
+	int64_t drain_ms;             /* -1: default (5000) */
+	const char *first_option;     /* a --ship-* flag seen, to insist on --ship */
+};
 
 struct tw_cli {
 	uint64_t event_mask;          /* 0 after parsing means "none chosen": all */
@@ -36,6 +52,9 @@ struct tw_cli {
 	const char *record_path;
 	const char *replay_path;
 	bool no_start_record;
+	struct tw_cli_ship ship;      /* --ship*: HTTP shipping (docs/shipper.md) */
+	unsigned runqlat_interval_s;  /* 0: no run-queue latency records */
+	bool runqlat_human;           /* runqlat-style histograms instead of SCHED_RUNQ NDJSON */
 	bool no_snapshot;
 	bool verbose;
 	bool help;

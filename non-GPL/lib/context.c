@@ -21,6 +21,7 @@
 #include <bpf/libbpf.h>
 
 #include "bpf_globals.h"
+#include "exit_order.h"
 #include "probe_table.h"
 #include "tracewire.h"
 
@@ -30,6 +31,8 @@
 #define TW_MAX_PROGRAMS 64
 #define TW_MAX_LINKS 256
 #define TW_DEFAULT_WRITE_WINDOW_MS 1000
+#define TW_DEFAULT_EXIT_HOLD_MS 500
+#define TW_EXIT_ORDER_MAX_OPEN (1u << 20)
 
 /* Maps every object declares; the first object loaded owns them. */
 static const char *const shared_maps[] = {"tw_ringbuf",    "tw_scratch_map", "tw_stats",
@@ -66,6 +69,7 @@ struct tw_ctx {
 
 	uint64_t received[TW_EVENT_TYPE_MAX];
 	uint64_t decode_errors[TW_DECODE_ERROR_MAX];
+	struct tw_exit_order *exit_order; /* NULL unless both EXIT and connections are traced */
 };
 
 void tw_options_init(struct tw_options *o)
@@ -77,6 +81,7 @@ void tw_options_init(struct tw_options *o)
 	o->max_latency_ms = TW_DEFAULT_MAX_LATENCY_MS;
 	o->exclude_self = true;
 	o->file_write_window_ms = TW_DEFAULT_WRITE_WINDOW_MS;
+	o->exit_hold_ms = TW_DEFAULT_EXIT_HOLD_MS;
 }
 
 /* libbpf's print callback is process-wide; route it to the open context's logger. */
@@ -342,6 +347,12 @@ static int fill_pid_filter(struct tw_ctx *ctx)
 	return 0;
 }
 
+static int deliver(void *arg, const struct tw_event *ev)
+{
+	struct tw_ctx *ctx = arg;
+	return ctx->cb ? ctx->cb(ctx->user, ev) : 0;
+}
+
 static int on_sample(void *arg, void *data, size_t len)
 {
 	struct tw_ctx *ctx = arg;
@@ -358,9 +369,23 @@ static int on_sample(void *arg, void *data, size_t len)
 	}
 	ev.ts_realtime_ns = ev.hdr->ts_boot_ns + ctx->realtime_offset_ns;
 	ctx->received[ev.hdr->type]++;
-	if (ctx->cb && ctx->cb(ctx->user, &ev))
-		return -ECANCELED;
-	return 0;
+	if (ctx->exit_order)
+		return tw_exit_order_feed(ctx->exit_order, &ev, deliver, ctx) ? -ECANCELED : 0;
+	return deliver(ctx, &ev) ? -ECANCELED : 0;
+}
+
+/* Release EXITs whose wait for their connections' CLOSED is over. */
+static int exit_order_tick(struct tw_ctx *ctx, int flush)
+{
+	if (!ctx->exit_order)
+		return 0;
+	return tw_exit_order_tick(ctx->exit_order, (uint64_t)clock_ns(CLOCK_MONOTONIC), flush, deliver, ctx) ? -ECANCELED
+											 : 0;
+}
+
+int tw_ctx_flush(struct tw_ctx *ctx)
+{
+	return exit_order_tick(ctx, 1);
 }
 
 static int fail(struct tw_ctx *ctx, char *err, size_t errlen, int code, const char *fmt, ...)
@@ -378,7 +403,8 @@ static int fail(struct tw_ctx *ctx, char *err, size_t errlen, int code, const ch
 /* Classic tracepoints attach by id, read from tracefs: make sure it is there. */
 static int need_tracefs(struct tw_ctx *ctx, char *err, size_t errlen)
 {
-	if (!(ctx->opts.event_mask & (TW_EVENTS_FILE | TW_EVENTS_TTY | TW_EVENTS_PROCESS_CALLS)) ||
+	if (!(ctx->opts.event_mask &
+	      (TW_EVENTS_FILE | TW_EVENTS_TTY | TW_EVENTS_PROCESS_CALLS | TW_EVENTS_NETWORK)) ||
 	    tw_tracefs_root())
 		return 0;
 	return fail(ctx, err, errlen, ENOENT, "tracefs is not mounted and could not be mounted at "
@@ -493,7 +519,7 @@ int tw_ctx_open(struct tw_ctx **out, const struct tw_options *opts, tw_event_fn 
 		return rc;
 	vmlinux = btf__load_vmlinux_btf();
 	for (size_t i = 0; i < tw_n_domains; i++) {
-		rc = open_domain(ctx, &tw_domains[i], vmlinux, err, errlen);
+		rc = open_domain(ctx, tw_domains[i], vmlinux, err, errlen);
 		if (rc) {
 			btf__free(vmlinux);
 			return rc; /* ctx already freed by fail() */
@@ -514,6 +540,13 @@ int tw_ctx_open(struct tw_ctx **out, const struct tw_options *opts, tw_event_fn 
 	ctx->rb = ring_buffer__new(ctx->map_fd[MAP_RINGBUF], on_sample, ctx, NULL);
 	if (!ctx->rb)
 		return fail(ctx, err, errlen, errno, "ring buffer setup failed: %s", strerror(errno));
+	if (ctx->opts.exit_hold_ms && (ctx->opts.event_mask & TW_EVENT_BIT(TW_EVENT_PROCESS_EXIT)) &&
+	    (ctx->opts.event_mask & TW_EVENT_BIT(TW_EVENT_NETWORK_CONNECTION_CLOSED))) {
+		ctx->exit_order = tw_exit_order_new(ctx->opts.exit_hold_ms * 1000000ull,
+						    TW_EXIT_ORDER_MAX_OPEN);
+		if (!ctx->exit_order)
+			return fail(ctx, err, errlen, ENOMEM, "out of memory");
+	}
 	ctx->realtime_offset_ns = clock_ns(CLOCK_REALTIME) - clock_ns(CLOCK_BOOTTIME);
 	*out = ctx;
 	return 0;
@@ -564,6 +597,8 @@ void tw_ctx_close(struct tw_ctx *ctx)
 {
 	if (!ctx)
 		return;
+	exit_order_tick(ctx, 1); /* nothing held back is lost at close */
+	tw_exit_order_free(ctx->exit_order);
 	ring_buffer__free(ctx->rb);
 	destroy_links_parallel(&ctx->links);
 	for (size_t i = 0; i < ctx->n_objs; i++)
@@ -580,12 +615,13 @@ int tw_ctx_fd(struct tw_ctx *ctx)
 
 int tw_ctx_consume(struct tw_ctx *ctx)
 {
-	return ring_buffer__consume(ctx->rb);
+	int n = ring_buffer__consume(ctx->rb), rc = exit_order_tick(ctx, 0);
+	return n < 0 ? n : rc < 0 ? rc : n;
 }
 
 int tw_ctx_poll(struct tw_ctx *ctx, int timeout_ms)
 {
-	int n, m;
+	int n, m, rc;
 
 	if (timeout_ms < 0 || (uint32_t)timeout_ms > ctx->opts.max_latency_ms)
 		timeout_ms = ctx->opts.max_latency_ms;
@@ -596,6 +632,8 @@ int tw_ctx_poll(struct tw_ctx *ctx, int timeout_ms)
 	m = ring_buffer__consume(ctx->rb);
 	if (m < 0)
 		return m;
+	if ((rc = exit_order_tick(ctx, 0)) < 0)
+		return rc;
 	return n + m;
 }
 
@@ -647,6 +685,14 @@ int tw_ctx_stats(struct tw_ctx *ctx, struct tw_stats *out)
 	for (int r = 0; r < TW_DECODE_ERROR_MAX; r++) {
 		out->decode_errors[r] = ctx->decode_errors[r];
 		out->decode_errors_total += ctx->decode_errors[r];
+	}
+	if (ctx->exit_order) {
+		struct tw_exit_order_stats eo;
+		tw_exit_order_stats(ctx->exit_order, &eo);
+		out->exits_held = eo.held;
+		out->exits_hold_expired = eo.expired;
+		out->connections_untracked = eo.untracked;
+		out->connections_open = eo.open_now;
 	}
 	free(percpu);
 	return 0;

@@ -37,6 +37,12 @@ static const struct tw_type_info type_info[TW_EVENT_TYPE_MAX] = {
 				       offsetof(struct tw_process_exec, vl)},
 	[TW_EVENT_PROCESS_LOAD_MODULE] = {"PROCESS_LOAD_MODULE", sizeof(struct tw_module_load),
 					  offsetof(struct tw_module_load, vl)},
+#define NET_TYPE(t, name) [t] = {name, sizeof(struct tw_net_connection), 0}
+	NET_TYPE(TW_EVENT_NETWORK_CONNECTION_ATTEMPTED, "NETWORK_CONNECTION_ATTEMPTED"),
+	NET_TYPE(TW_EVENT_NETWORK_CONNECTION_ACCEPTED, "NETWORK_CONNECTION_ACCEPTED"),
+	NET_TYPE(TW_EVENT_NETWORK_CONNECTION_CLOSED, "NETWORK_CONNECTION_CLOSED"),
+#undef NET_TYPE
+	[TW_EVENT_NETWORK_TCP_METRICS] = {"NETWORK_TCP_METRICS", sizeof(struct tw_tcp_metrics), 0},
 };
 
 static const char *const field_names[TW_FIELD_TYPE_MAX] = {

@@ -6,6 +6,7 @@
 #include <time.h>
 
 #include "file_syscalls.h"
+#include "net_json.h"
 #include "proc_calls.h"
 #include "tracewire_json.h"
 
@@ -428,6 +429,12 @@ void tw_event_to_json(struct tw_json *j, const struct tw_event *ev)
 	case TW_EVENT_PROCESS_LOAD_MODULE:
 		comm_json(j, ((const struct tw_module_load *)ev->hdr)->comm);
 		varlen_json(j, ev);
+		break;
+	case TW_EVENT_NETWORK_CONNECTION_ATTEMPTED:
+	case TW_EVENT_NETWORK_CONNECTION_ACCEPTED:
+	case TW_EVENT_NETWORK_CONNECTION_CLOSED:
+	case TW_EVENT_NETWORK_TCP_METRICS:
+		tw_net_event_json(j, ev);
 		break;
 	default:
 		varlen_json(j, ev);

@@ -40,7 +40,7 @@ struct tw_domain_def {
 	size_t n_programs;
 };
 
-extern const struct tw_domain_def tw_domains[];
+extern const struct tw_domain_def *const tw_domains[];
 extern const size_t tw_n_domains;
 
 /*

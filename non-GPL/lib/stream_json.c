@@ -83,6 +83,12 @@ void tw_stats_to_json(struct tw_json *j, const struct tw_stats *s, bool final)
 	for (int r = 1; r < TW_DECODE_ERROR_MAX; r++)
 		tw_json_u64(j, reasons[r], s->decode_errors[r]);
 	tw_json_end_object(j);
+	tw_json_begin_object(j, "exit_order");
+	tw_json_u64(j, "exits_held", s->exits_held);
+	tw_json_u64(j, "exits_hold_expired", s->exits_hold_expired);
+	tw_json_u64(j, "connections_untracked", s->connections_untracked);
+	tw_json_u64(j, "connections_open", s->connections_open);
+	tw_json_end_object(j);
 	tw_json_begin_object(j, "types");
 	for (uint32_t t = 0; t < TW_EVENT_TYPE_MAX; t++) {
 		const struct tw_type_stats *ts = &s->type[t];

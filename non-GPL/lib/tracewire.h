@@ -42,7 +42,11 @@ extern "C" {
 	 TW_EVENT_BIT(TW_EVENT_FILE_RENAME) | TW_EVENT_BIT(TW_EVENT_FILE_MODIFY) |        \
 	 TW_EVENT_BIT(TW_EVENT_FILE_SHMEM_OPEN))
 #define TW_EVENTS_TTY TW_EVENT_BIT(TW_EVENT_PROCESS_TTY_WRITE)
-#define TW_EVENTS_ALL (TW_EVENTS_PROCESS | TW_EVENTS_FILE | TW_EVENTS_TTY)
+#define TW_EVENTS_NETWORK                                                               \
+	(TW_EVENT_BIT(TW_EVENT_NETWORK_CONNECTION_ATTEMPTED) |                            \
+	 TW_EVENT_BIT(TW_EVENT_NETWORK_CONNECTION_ACCEPTED) |                             \
+	 TW_EVENT_BIT(TW_EVENT_NETWORK_CONNECTION_CLOSED) | TW_EVENT_BIT(TW_EVENT_NETWORK_TCP_METRICS))
+#define TW_EVENTS_ALL (TW_EVENTS_PROCESS | TW_EVENTS_FILE | TW_EVENTS_TTY | TW_EVENTS_NETWORK)
 
 /* tw_pid_rule.flags: TW_PID_INCLUDE, TW_PID_EXCLUDE, TW_PID_DESCENDANTS (tracewire_wire.h) */
 struct tw_pid_rule {
@@ -86,6 +90,9 @@ struct tw_options {
 				       later writes counted into the next event or the close;
 				       0: every write is an event; default 1000 */
 	bool exclude_self;          /* never report the calling process (default on) */
+	uint32_t exit_hold_ms;      /* a PROCESS_EXIT waits up to this long for the
+				       NETWORK_CONNECTION_CLOSED of connections the process held
+				       (the kernel reports the exit first); default 500, 0: never */
 	const struct tw_pid_rule *pid_rules;
 	size_t n_pid_rules;
 	/* longest matching prefix decides; unmatched paths pass unless some rule includes */
@@ -135,6 +142,11 @@ struct tw_stats {
 	uint64_t decode_errors[TW_DECODE_ERROR_MAX]; /* userspace: records rejected, by reason */
 	uint64_t decode_errors_total;
 	uint64_t lost_total;     /* sum of lost_ringbuf + lost_scratch over all types */
+	/* userspace ordering of EXIT after CLOSED (tw_options.exit_hold_ms) */
+	uint64_t exits_held;            /* EXITs that waited for connections to close */
+	uint64_t exits_hold_expired;    /* ...and were released by the deadline instead */
+	uint64_t connections_untracked; /* opens not tracked for ordering (table full) */
+	uint64_t connections_open;      /* reported open, not yet closed */
 };
 
 struct tw_ctx;
@@ -154,6 +166,8 @@ int tw_ctx_fd(struct tw_ctx *ctx);
 int tw_ctx_poll(struct tw_ctx *ctx, int timeout_ms);
 /* Deliver whatever is pending without waiting. Returns records delivered or -errno. */
 int tw_ctx_consume(struct tw_ctx *ctx);
+/* Deliver events held back for ordering (EXITs waiting for CLOSED) now; before a final stop. */
+int tw_ctx_flush(struct tw_ctx *ctx);
 
 /* Add a pid rule while running (e.g. a process just launched). */
 int tw_ctx_add_pid_rule(struct tw_ctx *ctx, uint32_t pid, uint32_t flags);

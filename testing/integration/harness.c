@@ -4,6 +4,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -37,6 +39,7 @@ size_t it_n_task_rules;
 const struct tw_path_rule *it_path_rules;
 size_t it_n_path_rules;
 uint32_t it_write_window_ms = IT_WRITE_WINDOW_DEFAULT;
+int64_t it_exit_hold_ms = -1;
 
 static int collect(void *user, const struct tw_event *ev)
 {
@@ -98,6 +101,8 @@ void it_start(struct it_trace *t, uint64_t mask, bool env, it_workload_fn fn, vo
 	o.n_path_rules = it_n_path_rules;
 	if (it_write_window_ms != IT_WRITE_WINDOW_DEFAULT)
 		o.file_write_window_ms = it_write_window_ms;
+	if (it_exit_hold_ms >= 0)
+		o.exit_hold_ms = (uint32_t)it_exit_hold_ms;
 	rule.pid = t->child;
 	rule.flags = TW_PID_INCLUDE | TW_PID_DESCENDANTS;
 	o.pid_rules = &rule;
@@ -217,4 +222,39 @@ double it_json_num(cJSON *o, const char *path)
 	cJSON *v = lookup(o, path);
 	cr_assert(cJSON_IsNumber(v), "JSON has no number at %s", path);
 	return v->valuedouble;
+}
+
+uint64_t it_cgroup_create(const char *root, const char *tag, char *dir, size_t len)
+{
+	struct stat st;
+
+	it_require_bpf();
+	if (access(root, W_OK) != 0)
+		cr_skip_test("no writable cgroup hierarchy at %s", root);
+	snprintf(dir, len, "%s/%s-%d", root, tag, getpid());
+	cr_assert(mkdir(dir, 0755) == 0 || errno == EEXIST, "mkdir %s: %s", dir, strerror(errno));
+	cr_assert_eq(stat(dir, &st), 0);
+	return st.st_ino; /* a cgroup's id is its kernfs inode number */
+}
+
+int it_cgroup_enter(const char *dir, pid_t pid)
+{
+	char path[512], num[32];
+	int fd, n, rc = 0;
+
+	snprintf(path, sizeof(path), "%s/cgroup.procs", dir);
+	n = snprintf(num, sizeof(num), "%d", pid ? pid : getpid());
+	fd = open(path, O_WRONLY);
+	if (fd < 0)
+		return -errno;
+	if (write(fd, num, (size_t)n) != n)
+		rc = -errno;
+	close(fd);
+	return rc;
+}
+
+void it_cgroup_remove(const char *dir)
+{
+	for (int i = 0; i < 100 && rmdir(dir) != 0 && errno == EBUSY; i++)
+		usleep(10000);
 }

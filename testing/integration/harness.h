@@ -46,6 +46,8 @@ extern uint64_t it_tty_budget;
 /* File write coalescing window for the next it_start (IT_WRITE_WINDOW_DEFAULT: library default). */
 #define IT_WRITE_WINDOW_DEFAULT UINT32_MAX
 extern uint32_t it_write_window_ms;
+/* How long an EXIT waits for its connections' CLOSED in the next it_start (-1: library default). */
+extern int64_t it_exit_hold_ms;
 
 /*
  * Skip (with the reason printed) where BPF cannot load: not root or no BTF.
@@ -71,5 +73,16 @@ size_t it_count(struct it_trace *t, uint32_t type, pid_t pid);
 cJSON *it_json(const struct tw_event *ev);
 const char *it_json_str(cJSON *o, const char *path); /* "cgroup.path" style paths */
 double it_json_num(cJSON *o, const char *path);
+
+/*
+ * Cgroups for tests: a fresh directory <root>/<tag>-<pid> under a hierarchy's
+ * mount (e.g. /sys/fs/cgroup/cpu); its path into dir, its id (the directory's
+ * inode number) returned. Skips, saying why, when root is not writable.
+ */
+uint64_t it_cgroup_create(const char *root, const char *tag, char *dir, size_t len);
+/* Move process pid (0: the caller) into the cgroup at dir. Returns 0 or -errno. */
+int it_cgroup_enter(const char *dir, pid_t pid);
+/* Remove the cgroup, retrying briefly while its exited tasks are still being reaped. */
+void it_cgroup_remove(const char *dir);
 
 #endif

@@ -88,8 +88,9 @@ Test(cli, defaults)
 	struct tw_cli c = parse_ok((const char *)NULL);
 
 	cr_expect_eq(c.event_mask, TW_EVENTS_ALL, "no event flag means all types");
-	cr_expect_eq(c.event_mask, TW_EVENTS_PROCESS | TW_EVENTS_FILE | TW_EVENTS_TTY);
-	cr_expect_eq(c.event_mask, TW_EVENT_BIT(TW_EVENT_PROCESS_SNAPSHOT + 1) - 2, "types 1..17");
+	cr_expect_eq(c.event_mask,
+		     TW_EVENTS_PROCESS | TW_EVENTS_FILE | TW_EVENTS_TTY | TW_EVENTS_NETWORK);
+	cr_expect_eq(c.event_mask, TW_EVENT_BIT(TW_EVENT_NETWORK_TCP_METRICS + 1) - 2, "types 1..21");
 	cr_expect_eq(c.write_window_ms, -1, "library default");
 	cr_expect_eq(c.tty_budget_bytes, 0, "no tty budget");
 	cr_expect_eq(c.n_path_rules, 0);
@@ -158,6 +159,24 @@ Test(cli, tty_flag)
 	cr_expect_eq(c.event_mask, TW_EVENTS_TTY);
 	c = parse_ok("--tty", "--all");
 	cr_expect_eq(c.event_mask, TW_EVENTS_ALL);
+}
+
+Test(cli, network_flags)
+{
+	struct tw_cli c;
+
+	c = parse_ok("--network");
+	cr_expect_eq(c.event_mask, TW_EVENTS_NETWORK);
+	c = parse_ok("--network-connect");
+	cr_expect_eq(c.event_mask, TW_EVENT_BIT(TW_EVENT_NETWORK_CONNECTION_ATTEMPTED));
+	c = parse_ok("--network-accept", "--network-close");
+	cr_expect_eq(c.event_mask, TW_EVENT_BIT(TW_EVENT_NETWORK_CONNECTION_ACCEPTED) |
+				       TW_EVENT_BIT(TW_EVENT_NETWORK_CONNECTION_CLOSED));
+	c = parse_ok("--network-tcp-metrics", "--process-exit");
+	cr_expect_eq(c.event_mask, TW_EVENT_BIT(TW_EVENT_NETWORK_TCP_METRICS) |
+				       TW_EVENT_BIT(TW_EVENT_PROCESS_EXIT));
+	cr_expect(parse_ok("-a").event_mask & TW_EVENT_BIT(TW_EVENT_NETWORK_CONNECTION_CLOSED));
+	parse_err("--network", "--network=1");
 }
 
 Test(cli, tty_budget)
@@ -536,6 +555,8 @@ Test(cli, usage_mentions_every_option)
 		"--version",    "--file",           "--file-create",  "--file-delete",
 		"--file-rename", "--file-modify",   "--file-shmem",   "--tty",
 		"--tty-budget", "--write-window-ms", "--path-include", "--path-exclude",
+		"--network",    "--network-connect", "--network-accept", "--network-close",
+		"--network-tcp-metrics",
 	};
 	char *buf = NULL;
 	size_t len = 0;
@@ -777,4 +798,65 @@ Test(cli, snapshot_flags)
 	cr_expect_eq(c.event_mask, TW_EVENT_BIT(TW_EVENT_PROCESS_SNAPSHOT));
 	c = parse_ok("--process", "--no-snapshot");
 	cr_expect_eq(c.event_mask, TW_EVENTS_PROCESS & ~TW_EVENT_BIT(TW_EVENT_PROCESS_SNAPSHOT));
+}
+
+/* ---- --ship* (HTTP shipper) -------------------------------------------- */
+
+Test(cli, ship_flags)
+{
+	struct tw_cli c = parse_ok((const char *)NULL);
+
+	cr_expect_null(c.ship.url, "no shipping by default");
+	cr_expect_eq(c.ship.drain_ms, -1);
+	c = parse_ok("--ship", "http://127.0.0.1:8123/", "--ship-format", "clickhouse", "--ship-table",
+		     "db.events", "--ship-spool", "/tmp/sp", "--ship-spool-size", "64M",
+		     "--ship-batch-events", "100", "--ship-batch-size", "256K", "--ship-batch-ms", "250",
+		     "--ship-concurrency", "4", "--ship-timeout-ms", "1500", "--ship-backoff-ms",
+		     "50,2000", "--ship-no-gzip", "--ship-drain-ms", "0");
+	cr_expect_str_eq(c.ship.url, "http://127.0.0.1:8123/");
+	cr_expect_eq(c.ship.format, TW_SHIP_CLICKHOUSE);
+	cr_expect_str_eq(c.ship.table, "db.events");
+	cr_expect_str_eq(c.ship.spool_dir, "/tmp/sp");
+	cr_expect_eq(c.ship.spool_bytes, 64u << 20);
+	cr_expect_eq(c.ship.batch_events, 100);
+	cr_expect_eq(c.ship.batch_bytes, 256u << 10);
+	cr_expect_eq(c.ship.batch_ms, 250);
+	cr_expect_eq(c.ship.concurrency, 4);
+	cr_expect_eq(c.ship.timeout_ms, 1500);
+	cr_expect_eq(c.ship.backoff_min_ms, 50);
+	cr_expect_eq(c.ship.backoff_max_ms, 2000);
+	cr_expect(c.ship.no_gzip);
+	cr_expect_eq(c.ship.drain_ms, 0);
+	c = parse_ok("--ship", "https://es:9200", "--ship-format", "elasticsearch", "--ship-auth", "apikey",
+		     "--ship-auth-env", "ES_KEY", "--ship-ca-file", "/etc/ca.pem", "--ship-backoff-ms", "100");
+	cr_expect_eq(c.ship.format, TW_SHIP_ELASTICSEARCH);
+	cr_expect_eq(c.ship.auth, TW_SHIP_AUTH_APIKEY);
+	cr_expect_str_eq(c.ship.auth_env, "ES_KEY");
+	cr_expect_str_eq(c.ship.ca_file, "/etc/ca.pem");
+	cr_expect_eq(c.ship.backoff_min_ms, 100);
+	cr_expect_eq(c.ship.backoff_max_ms, 30000, "default cap");
+}
+
+Test(cli, bad_ship_flags_are_refused)
+{
+	parse_err("needs --ship", "--ship-format", "ndjson");
+	parse_err("--ship-insecure needs --ship", "--ship-insecure");
+	parse_err("http:// or https://", "--ship", "ftp://host/");
+	parse_err("no host", "--ship", "http:///x");
+	const char *e = parse_err("credentials", "--ship", "http://u:hunter2@h/");
+	cr_expect_null(strstr(e, "hunter2"), "the secret is not echoed: %s", e);
+	parse_err("invalid --ship-format", "--ship", "http://h/", "--ship-format", "json");
+	parse_err("invalid --ship-table", "--ship", "http://h/", "--ship-table", "t; DROP TABLE x");
+	parse_err("invalid --ship-concurrency", "--ship", "http://h/", "--ship-concurrency", "0");
+	parse_err("invalid --ship-batch-size", "--ship", "http://h/", "--ship-batch-size", "10");
+	parse_err("invalid --ship-spool-size", "--ship", "http://h/", "--ship-spool-size", "1K");
+	parse_err("invalid --ship-backoff-ms", "--ship", "http://h/", "--ship-backoff-ms", "500,100");
+	parse_err("invalid --ship-backoff-ms", "--ship", "http://h/", "--ship-backoff-ms", "x");
+	parse_err("invalid --ship-auth", "--ship", "http://h/", "--ship-auth", "password");
+	parse_err("exactly one", "--ship", "http://h/", "--ship-auth", "bearer");
+	parse_err("exactly one", "--ship", "http://h/", "--ship-auth", "bearer", "--ship-auth-file", "/f",
+		  "--ship-auth-env", "V");
+	parse_err("need --ship-auth", "--ship", "http://h/", "--ship-auth-file", "/f");
+	parse_err("contradict", "--ship", "https://h/", "--ship-insecure", "--ship-ca-file", "/ca");
+	parse_err("invalid --ship-timeout-ms", "--ship", "http://h/", "--ship-timeout-ms", "0");
 }

@@ -1,0 +1,654 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * Run-queue latency per cgroup: loads sched.bpf.c, flips its generation at
+ * the end of every interval, reads and deletes the finished generation, and
+ * turns it into one record per cgroup (with offenders, paths and cpu.stat).
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <ftw.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <linux/membarrier.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+#include <bpf/btf.h>
+#include <bpf/libbpf.h>
+
+#include "probe_table.h"
+#include "sched.skel.h"
+#include "tracewire_sched.h"
+
+#define DEFAULT_INTERVAL_MS 1000
+#define DEFAULT_OFFENDERS 5
+
+/* A known cgroup: its path, and the last cpu.stat reading (for interval deltas). */
+struct cg_entry {
+	uint64_t id;
+	char *path;
+	bool have_prev;
+	uint64_t nr_periods, nr_throttled, throttled_usec;
+};
+
+struct tw_sched {
+	struct tw_sched_options opts;
+	tw_sched_fn cb;
+	void *user;
+	struct sched_bpf *skel;
+	int hierarchy;
+	char mount[PATH_MAX]; /* the hierarchy's mount point; "" if not mounted */
+	int ncpus;
+	uint32_t gen;
+	uint64_t seq;
+	uint64_t due_mono_ns, start_realtime_ns;
+	struct cg_entry *cgs; /* sorted by id */
+	size_t n_cgs;
+	uint64_t last_rescan_seq;
+	struct tw_sched_stats stats;
+};
+
+void tw_sched_options_init(struct tw_sched_options *o)
+{
+	memset(o, 0, sizeof(*o));
+	o->interval_ms = DEFAULT_INTERVAL_MS;
+	o->hierarchy = TW_SCHED_HIERARCHY_AUTO;
+	o->max_offenders = DEFAULT_OFFENDERS;
+	o->throttling = true;
+}
+
+static void slog(struct tw_sched *s, enum tw_log_level level, const char *fmt, ...)
+{
+	char msg[1024];
+	va_list ap;
+
+	if (level == TW_LOG_DEBUG && !s->opts.verbose)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (s->opts.log)
+		s->opts.log(s->opts.log_user, level, msg);
+	else if (level <= TW_LOG_WARN || s->opts.verbose)
+		fprintf(stderr, "tracewire sched: %s\n", msg);
+}
+
+static struct tw_sched *print_owner; /* libbpf's print hook is process-wide */
+
+static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+	char msg[1024];
+	size_t n;
+
+	if (!print_owner || !print_owner->opts.verbose)
+		return 0;
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	n = strlen(msg);
+	while (n && msg[n - 1] == '\n')
+		msg[--n] = '\0';
+	slog(print_owner, TW_LOG_DEBUG, "libbpf: %s", msg);
+	return 0;
+}
+
+static uint64_t clock_ns(clockid_t id)
+{
+	struct timespec ts;
+	clock_gettime(id, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/* Whether the comma-separated list `opts` has the token `tok`. */
+static bool has_token(const char *opts, const char *tok)
+{
+	size_t n = strlen(tok);
+	for (const char *p = opts; p && *p; p = strchr(p, ',') ? strchr(p, ',') + 1 : NULL)
+		if (!strncmp(p, tok, n) && (p[n] == ',' || p[n] == '\0' || p[n] == '\n' || p[n] == ' '))
+			return true;
+	return false;
+}
+
+/*
+ * The mount point of a cgroup hierarchy from /proc/self/mountinfo: a v1
+ * mount whose super options name `controller`, or (controller NULL) the
+ * cgroup2 mount. Fields: id parent dev root mountpoint opts... - fstype src superopts.
+ */
+static bool find_cgroup_mount(const char *controller, char *out, size_t outlen)
+{
+	char line[4096];
+	bool found = false;
+	FILE *f = fopen("/proc/self/mountinfo", "r");
+
+	if (!f)
+		return false;
+	while (!found && fgets(line, sizeof(line), f)) {
+		char mnt[PATH_MAX], fstype[64], superopts[1024];
+		char *sep = strstr(line, " - ");
+
+		if (!sep || sscanf(line, "%*s %*s %*s %*s %4095s", mnt) != 1 ||
+		    sscanf(sep + 3, "%63s %*s %1023s", fstype, superopts) != 2)
+			continue;
+		if (controller ? (!strcmp(fstype, "cgroup") && has_token(superopts, controller))
+			       : !strcmp(fstype, "cgroup2")) {
+			snprintf(out, outlen, "%s", mnt);
+			found = true;
+		}
+	}
+	fclose(f);
+	return found;
+}
+
+/*
+ * Pure v2 hosts: the v2 cgroup. Hybrid hosts (every process in the v2 root):
+ * the v1 cpu controller, whose cgroups the CPU scheduler's group scheduling
+ * and bandwidth throttling act on, else v1 memory, which names containers too.
+ */
+static void pick_hierarchy(struct tw_sched *s)
+{
+	int want = s->opts.hierarchy;
+
+	s->mount[0] = '\0';
+	if (want == TW_SCHED_HIERARCHY_AUTO) {
+		if (access("/sys/fs/cgroup/cgroup.controllers", F_OK) == 0)
+			want = TW_SCHED_HIERARCHY_V2;
+		else if (find_cgroup_mount("cpu", s->mount, sizeof(s->mount)))
+			want = TW_SCHED_HIERARCHY_V1_CPU;
+		else if (find_cgroup_mount("memory", s->mount, sizeof(s->mount)))
+			want = TW_SCHED_HIERARCHY_V1_MEMORY;
+		else
+			want = TW_SCHED_HIERARCHY_V2;
+	}
+	s->hierarchy = want;
+	if (s->mount[0])
+		return;
+	if (want == TW_SCHED_HIERARCHY_V1_CPU)
+		find_cgroup_mount("cpu", s->mount, sizeof(s->mount));
+	else if (want == TW_SCHED_HIERARCHY_V1_MEMORY)
+		find_cgroup_mount("memory", s->mount, sizeof(s->mount));
+	else
+		find_cgroup_mount(NULL, s->mount, sizeof(s->mount));
+}
+
+/* ---- cgroup id -> path, by walking the hierarchy's mount (ids are inode numbers) ---- */
+
+static struct {
+	struct cg_entry *v;
+	size_t n, cap;
+	size_t root_len;
+} walk;
+
+static int walk_one(const char *path, const struct stat *st, int type, struct FTW *ftw)
+{
+	const char *rel = path + walk.root_len;
+
+	if (type != FTW_D)
+		return 0;
+	if (walk.n == walk.cap) {
+		size_t cap = walk.cap ? walk.cap * 2 : 256;
+		struct cg_entry *v = realloc(walk.v, cap * sizeof(*v));
+		if (!v)
+			return -1;
+		walk.v = v;
+		walk.cap = cap;
+	}
+	memset(&walk.v[walk.n], 0, sizeof(walk.v[0]));
+	walk.v[walk.n].id = st->st_ino;
+	walk.v[walk.n].path = strdup(*rel ? rel : "/");
+	if (!walk.v[walk.n].path)
+		return -1;
+	walk.n++;
+	return 0;
+}
+
+static int cmp_entry(const void *a, const void *b)
+{
+	uint64_t x = ((const struct cg_entry *)a)->id, y = ((const struct cg_entry *)b)->id;
+	return x < y ? -1 : x > y;
+}
+
+static struct cg_entry *find_cg(struct tw_sched *s, uint64_t id)
+{
+	struct cg_entry key = {.id = id};
+	return s->n_cgs ? bsearch(&key, s->cgs, s->n_cgs, sizeof(key), cmp_entry) : NULL;
+}
+
+/* Rebuild the id -> path table, keeping the cpu.stat readings of cgroups still there. */
+static void rescan(struct tw_sched *s)
+{
+	if (!s->mount[0])
+		return;
+	memset(&walk, 0, sizeof(walk));
+	walk.root_len = strlen(s->mount);
+	if (nftw(s->mount, walk_one, 32, FTW_PHYS | FTW_MOUNT) != 0) {
+		slog(s, TW_LOG_DEBUG, "walking %s failed: %s", s->mount, strerror(errno));
+	}
+	qsort(walk.v, walk.n, sizeof(walk.v[0]), cmp_entry);
+	for (size_t i = 0; i < walk.n; i++) {
+		struct cg_entry *old = find_cg(s, walk.v[i].id);
+		if (old && old->have_prev && !strcmp(old->path, walk.v[i].path)) {
+			walk.v[i].have_prev = true;
+			walk.v[i].nr_periods = old->nr_periods;
+			walk.v[i].nr_throttled = old->nr_throttled;
+			walk.v[i].throttled_usec = old->throttled_usec;
+		}
+	}
+	for (size_t i = 0; i < s->n_cgs; i++)
+		free(s->cgs[i].path);
+	free(s->cgs);
+	s->cgs = walk.v;
+	s->n_cgs = walk.n;
+	s->last_rescan_seq = s->seq;
+}
+
+/* The cgroup's entry, rescanning (at most once per interval) when it is new; may free paths. */
+static struct cg_entry *lookup_cg(struct tw_sched *s, uint64_t id)
+{
+	struct cg_entry *e = find_cg(s, id);
+
+	if (!e && s->last_rescan_seq != s->seq) {
+		rescan(s);
+		e = find_cg(s, id);
+	}
+	return e;
+}
+
+/* cpu.stat: v1 has throttled_time in ns, v2 throttled_usec. */
+static void read_throttling(struct tw_sched *s, struct cg_entry *e, struct tw_sched_throttling *t)
+{
+	char path[PATH_MAX + 32], key[64];
+	unsigned long long v;
+	bool have_time = false;
+	FILE *f;
+
+	memset(t, 0, sizeof(*t));
+	if (!s->opts.throttling || !e || !s->mount[0])
+		return;
+	snprintf(path, sizeof(path), "%s%s/cpu.stat", s->mount, strcmp(e->path, "/") ? e->path : "");
+	f = fopen(path, "r");
+	if (!f)
+		return;
+	while (fscanf(f, "%63s %llu", key, &v) == 2) {
+		if (!strcmp(key, "nr_periods"))
+			t->nr_periods = v;
+		else if (!strcmp(key, "nr_throttled"))
+			t->nr_throttled = v;
+		else if (!strcmp(key, "throttled_usec"))
+			t->throttled_usec = v, have_time = true;
+		else if (!strcmp(key, "throttled_time") && !have_time)
+			t->throttled_usec = v / 1000, have_time = true;
+	}
+	fclose(f);
+	/* v2's cpu.stat exists without the cpu controller, with usage only */
+	t->available = have_time;
+	if (!t->available)
+		return;
+	if (e->have_prev && t->nr_periods >= e->nr_periods && t->nr_throttled >= e->nr_throttled &&
+	    t->throttled_usec >= e->throttled_usec) {
+		t->has_delta = true;
+		t->interval_nr_periods = t->nr_periods - e->nr_periods;
+		t->interval_nr_throttled = t->nr_throttled - e->nr_throttled;
+		t->interval_throttled_usec = t->throttled_usec - e->throttled_usec;
+	}
+	e->have_prev = true;
+	e->nr_periods = t->nr_periods;
+	e->nr_throttled = t->nr_throttled;
+	e->throttled_usec = t->throttled_usec;
+}
+
+int tw_sched_open(struct tw_sched **out, const struct tw_sched_options *o, tw_sched_fn cb,
+		  void *user, char *err, size_t errlen)
+{
+	static const char *const hooks[] = {"tp_btf/sched_switch", "tp_btf/sched_wakeup",
+					    "tp_btf/sched_wakeup_new"};
+	libbpf_print_fn_t old_print;
+	struct tw_sched *s;
+	struct btf *vmlinux;
+	int rc;
+
+	*out = NULL;
+	if (geteuid() != 0) {
+		snprintf(err, errlen, "run-queue latency needs root: it loads BPF programs (effective "
+				      "uid is %u)", geteuid());
+		return -EPERM;
+	}
+	if (o->interval_ms < 10) {
+		snprintf(err, errlen, "run-queue latency interval must be at least 10 ms");
+		return -EINVAL;
+	}
+	s = calloc(1, sizeof(*s));
+	if (!s)
+		return -ENOMEM;
+	s->opts = *o;
+	if (s->opts.max_offenders > TW_SCHED_MAX_OFFENDERS)
+		s->opts.max_offenders = TW_SCHED_MAX_OFFENDERS;
+	s->cb = cb;
+	s->user = user;
+	s->ncpus = libbpf_num_possible_cpus();
+	if (s->ncpus <= 0) {
+		snprintf(err, errlen, "cannot count possible CPUs");
+		free(s);
+		return -EINVAL;
+	}
+	vmlinux = btf__load_vmlinux_btf();
+	for (size_t i = 0; i < sizeof(hooks) / sizeof(hooks[0]); i++) {
+		if (!tw_hook_available(vmlinux, hooks[i])) {
+			snprintf(err, errlen, "run-queue latency needs %s, which this kernel lacks "
+					      "(or has no BTF)", hooks[i]);
+			btf__free(vmlinux);
+			free(s);
+			return -ENOTSUP;
+		}
+	}
+	btf__free(vmlinux);
+	pick_hierarchy(s);
+
+	print_owner = s;
+	old_print = libbpf_set_print(libbpf_print);
+	s->skel = sched_bpf__open();
+	rc = s->skel ? 0 : -errno;
+	if (!rc) {
+		s->skel->rodata->tw_cfg_sched_hierarchy = (uint32_t)s->hierarchy;
+		rc = sched_bpf__load(s->skel);
+		if (!rc)
+			rc = sched_bpf__attach(s->skel);
+	}
+	libbpf_set_print(old_print);
+	print_owner = NULL;
+	if (rc) {
+		snprintf(err, errlen, "loading the run-queue latency probes failed: %s%s", strerror(-rc),
+			 s->opts.verbose ? "" : " (run verbose for the verifier log)");
+		sched_bpf__destroy(s->skel);
+		free(s);
+		return rc < 0 ? rc : -EINVAL;
+	}
+	slog(s, TW_LOG_DEBUG, "run-queue latency per %s cgroup (%s)",
+	     tw_sched_hierarchy_name(s->hierarchy), s->mount[0] ? s->mount : "not mounted");
+	rescan(s);
+	s->start_realtime_ns = clock_ns(CLOCK_REALTIME);
+	s->due_mono_ns = clock_ns(CLOCK_MONOTONIC) + (uint64_t)s->opts.interval_ms * 1000000ull;
+	*out = s;
+	return 0;
+}
+
+void tw_sched_close(struct tw_sched *s)
+{
+	if (!s)
+		return;
+	sched_bpf__destroy(s->skel);
+	for (size_t i = 0; i < s->n_cgs; i++)
+		free(s->cgs[i].path);
+	free(s->cgs);
+	free(s);
+}
+
+int tw_sched_hierarchy_of(struct tw_sched *s)
+{
+	return s->hierarchy;
+}
+
+const char *tw_sched_cgroup_mount(struct tw_sched *s)
+{
+	return s->mount;
+}
+
+int tw_sched_timeout_ms(struct tw_sched *s)
+{
+	uint64_t now = clock_ns(CLOCK_MONOTONIC);
+	return now >= s->due_mono_ns ? 0 : (int)((s->due_mono_ns - now + 999999) / 1000000);
+}
+
+/*
+ * After the flip, programs that read the old generation may still be
+ * running on another CPU. They run inside an RCU read-side section (with
+ * preemption off, in sched_switch's case), so a grace period outlasts them:
+ * membarrier(GLOBAL) waits for exactly that (synchronize_rcu()).
+ */
+static void wait_for_writers(void)
+{
+	if (syscall(__NR_membarrier, MEMBARRIER_CMD_GLOBAL, 0, 0) != 0) {
+		struct timespec ts = {0, 20 * 1000000}; /* programs take microseconds */
+		nanosleep(&ts, NULL);
+	}
+}
+
+struct pair {
+	struct tw_sched_pair_key k;
+	struct tw_sched_pair_stats v;
+};
+
+static int cmp_offender(const void *a, const void *b)
+{
+	const struct tw_sched_offender *x = a, *y = b;
+	uint64_t nx = x->preempted + x->waited, ny = y->preempted + y->waited;
+	if (nx != ny)
+		return nx > ny ? -1 : 1;
+	return x->waited_ns > y->waited_ns ? -1 : x->waited_ns < y->waited_ns;
+}
+
+static int cmp_record(const void *a, const void *b)
+{
+	uint64_t x = ((const struct tw_sched_record *)a)->cgroup_id;
+	uint64_t y = ((const struct tw_sched_record *)b)->cgroup_id;
+	return x < y ? -1 : x > y;
+}
+
+/* Read and delete every key of generation `gen` from a hash map; values via `read`. */
+static int drain_pairs(struct tw_sched *s, uint32_t gen, struct pair **out, size_t *n_out)
+{
+	int fd = bpf_map__fd(s->skel->maps.tw_sched_pairs);
+	struct tw_sched_pair_key k, next, *keys = NULL;
+	struct pair *v = NULL;
+	size_t n = 0, cap = 0;
+	void *prev = NULL;
+
+	while (bpf_map_get_next_key(fd, prev, &next) == 0) {
+		k = next;
+		prev = &k;
+		if (k.gen != gen)
+			continue;
+		if (n == cap) {
+			cap = cap ? cap * 2 : 64;
+			v = realloc(v, cap * sizeof(*v));
+			keys = realloc(keys, cap * sizeof(*keys));
+			if (!v || !keys) {
+				free(v);
+				free(keys);
+				return -ENOMEM;
+			}
+		}
+		v[n].k = k;
+		if (bpf_map_lookup_elem(fd, &k, &v[n].v) == 0)
+			keys[n] = k, n++;
+	}
+	for (size_t i = 0; i < n; i++)
+		bpf_map_delete_elem(fd, &keys[i]);
+	free(keys);
+	*out = v;
+	*n_out = n;
+	return 0;
+}
+
+static int drain_cgroups(struct tw_sched *s, uint32_t gen, struct tw_sched_record **out,
+			 size_t *n_out)
+{
+	int fd = bpf_map__fd(s->skel->maps.tw_sched_cgroups);
+	struct tw_sched_cg_key k, next;
+	struct tw_sched_cg_key *keys = NULL;
+	struct tw_sched_cg_stats *percpu = calloc(s->ncpus, sizeof(*percpu));
+	struct tw_sched_record *recs = NULL;
+	size_t n = 0, cap = 0;
+	void *prev = NULL;
+
+	if (!percpu)
+		return -ENOMEM;
+	while (bpf_map_get_next_key(fd, prev, &next) == 0) {
+		struct tw_sched_record *r;
+
+		k = next;
+		prev = &k;
+		if (k.gen != gen || bpf_map_lookup_elem(fd, &k, percpu))
+			continue;
+		if (n == cap) {
+			cap = cap ? cap * 2 : 32;
+			recs = realloc(recs, cap * sizeof(*recs));
+			keys = realloc(keys, cap * sizeof(*keys));
+			if (!recs || !keys) {
+				free(recs);
+				free(keys);
+				free(percpu);
+				return -ENOMEM;
+			}
+		}
+		keys[n] = k;
+		r = &recs[n++];
+		memset(r, 0, sizeof(*r));
+		r->cgroup_id = k.cgroup_id;
+		for (int c = 0; c < s->ncpus; c++) {
+			const struct tw_sched_cg_stats *p = &percpu[c];
+			r->sum_ns += p->sum_ns;
+			if (p->max_ns > r->max_ns)
+				r->max_ns = p->max_ns;
+			r->switches += p->switches;
+			r->preempted += p->preempted;
+			r->preempted_cross += p->preempted_cross;
+			for (int b = 0; b < TW_SCHED_BUCKETS; b++)
+				r->buckets[b] += p->buckets[b];
+		}
+	}
+	for (size_t i = 0; i < n; i++)
+		bpf_map_delete_elem(fd, &keys[i]);
+	free(keys);
+	free(percpu);
+	*out = recs;
+	*n_out = n;
+	return 0;
+}
+
+static void read_drops(struct tw_sched *s)
+{
+	int fd = bpf_map__fd(s->skel->maps.tw_sched_drops);
+	uint64_t *v = calloc(s->ncpus, sizeof(*v));
+	uint64_t *dst[TW_SCHED_DROP_MAX] = {&s->stats.dropped_cgroup_full,
+					    &s->stats.dropped_pair_full,
+					    &s->stats.dropped_task_storage};
+
+	if (!v)
+		return;
+	for (uint32_t i = 0; i < TW_SCHED_DROP_MAX; i++) {
+		if (bpf_map_lookup_elem(fd, &i, v))
+			continue;
+		*dst[i] = 0;
+		for (int c = 0; c < s->ncpus; c++)
+			*dst[i] += v[c];
+	}
+	free(v);
+}
+
+int tw_sched_flush(struct tw_sched *s)
+{
+	uint32_t old = s->gen;
+	uint64_t end = clock_ns(CLOCK_REALTIME);
+	struct tw_sched_record *recs = NULL;
+	struct tw_sched_offender *offs = NULL;
+	struct pair *pairs = NULL;
+	size_t n = 0, n_pairs = 0;
+	int rc, delivered = 0;
+
+	/* new switches count into the other generation from here on */
+	s->gen ^= 1;
+	s->skel->bss->tw_sched_gen = s->gen;
+	wait_for_writers();
+	s->seq++;
+	if ((rc = drain_cgroups(s, old, &recs, &n)) || (rc = drain_pairs(s, old, &pairs, &n_pairs)))
+		goto out;
+	s->stats.intervals++;
+	qsort(recs, n, sizeof(*recs), cmp_record);
+	offs = calloc(n_pairs ? n_pairs : 1, sizeof(*offs));
+	if (!offs) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	/* resolve every id up front: a rescan frees the old paths */
+	for (size_t i = 0; i < n + n_pairs; i++)
+		if (!lookup_cg(s, i < n ? recs[i].cgroup_id : pairs[i - n].k.offender))
+			break; /* a rescan happened (or the cgroup is gone): the rest is settled */
+	for (size_t i = 0; i < n && rc == 0; i++) {
+		struct tw_sched_record *r = &recs[i];
+		struct cg_entry *e = find_cg(s, r->cgroup_id);
+		size_t no = 0;
+
+		r->seq = s->seq;
+		r->start_realtime_ns = s->start_realtime_ns;
+		r->end_realtime_ns = end;
+		r->hierarchy = s->hierarchy;
+		r->cgroup_path = e ? e->path : NULL;
+		tw_sched_record_summarize(r);
+		for (size_t p = 0; p < n_pairs; p++) {
+			if (pairs[p].k.victim != r->cgroup_id)
+				continue;
+			offs[no].cgroup_id = pairs[p].k.offender;
+			offs[no].preempted = pairs[p].v.preempted;
+			offs[no].waited = pairs[p].v.waited;
+			offs[no].waited_ns = pairs[p].v.waited_ns;
+			no++;
+		}
+		qsort(offs, no, sizeof(*offs), cmp_offender);
+		if (no > s->opts.max_offenders)
+			no = s->opts.max_offenders;
+		for (size_t p = 0; p < no; p++) {
+			struct cg_entry *oe = find_cg(s, offs[p].cgroup_id);
+			offs[p].path = oe ? oe->path : NULL;
+		}
+		read_throttling(s, e, &r->throttling);
+		r->offenders = offs;
+		r->n_offenders = no;
+		s->stats.records++;
+		delivered++;
+		if (s->cb && s->cb(s->user, r))
+			break;
+	}
+out:
+	read_drops(s);
+	s->start_realtime_ns = end;
+	free(offs);
+	free(pairs);
+	free(recs);
+	return rc ? rc : delivered;
+}
+
+int tw_sched_poll(struct tw_sched *s, int timeout_ms)
+{
+	uint64_t now = clock_ns(CLOCK_MONOTONIC), interval = s->opts.interval_ms * 1000000ull;
+
+	if (now < s->due_mono_ns && timeout_ms > 0) {
+		uint64_t wait = s->due_mono_ns - now;
+		struct timespec ts;
+
+		if (wait > (uint64_t)timeout_ms * 1000000ull)
+			wait = (uint64_t)timeout_ms * 1000000ull;
+		ts.tv_sec = (time_t)(wait / 1000000000ull);
+		ts.tv_nsec = (long)(wait % 1000000000ull);
+		if (nanosleep(&ts, NULL) && errno == EINTR)
+			return -EINTR;
+		now = clock_ns(CLOCK_MONOTONIC);
+	}
+	if (now < s->due_mono_ns)
+		return 0;
+	/* keep the cadence; after a long stall start afresh rather than firing a burst */
+	s->due_mono_ns += interval;
+	if (s->due_mono_ns <= now)
+		s->due_mono_ns = now + interval;
+	return tw_sched_flush(s);
+}
+
+int tw_sched_stats(struct tw_sched *s, struct tw_sched_stats *out)
+{
+	read_drops(s);
+	*out = s->stats;
+	return 0;
+}

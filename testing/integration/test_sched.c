@@ -1,0 +1,326 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * Run-queue latency per cgroup on the real probes: CPU hogs in one cgroup
+ * and a periodic sleeper in another, all pinned to one CPU. The sleeper's
+ * cgroup must show the latency, with the hog cgroup as its offender; with the
+ * hogs gone its latency must fall back; and the sum of its measured waits
+ * must agree with the kernel's own count, run_delay in /proc/PID/schedstat.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <criterion/criterion.h>
+
+#include "harness.h"
+#include "json_writer.h"
+#include "tracewire_sched.h"
+
+#define N_HOGS 2
+/*
+ * The sleeper wants 60 % of its CPU, more than its cgroup's fair half
+ * against the hogs' cgroup, so besides waiting after each wakeup it is also
+ * preempted in favour of the hogs now and then.
+ */
+#define CYCLES 200       /* sleeper cycles per phase */
+#define SPIN_US 3000     /* work per cycle */
+#define SLEEP_US 2000    /* sleep per cycle */
+
+/* ---- collected records (copied: the library's are valid only in the callback) ---- */
+
+struct rec {
+	struct tw_sched_record r;
+	struct tw_sched_offender offs[TW_SCHED_MAX_OFFENDERS];
+};
+
+static struct rec recs[256];
+static size_t n_recs;
+
+static int collect(void *user, const struct tw_sched_record *r)
+{
+	struct rec *c;
+
+	cr_assert_lt(n_recs, sizeof(recs) / sizeof(recs[0]));
+	c = &recs[n_recs++];
+	c->r = *r;
+	c->r.cgroup_path = r->cgroup_path ? strdup(r->cgroup_path) : NULL;
+	for (size_t i = 0; i < r->n_offenders && i < TW_SCHED_MAX_OFFENDERS; i++) {
+		c->offs[i] = r->offenders[i];
+		c->offs[i].path = r->offenders[i].path ? strdup(r->offenders[i].path) : NULL;
+	}
+	c->r.offenders = c->offs;
+	return 0;
+}
+
+/* The record of cgroup id in interval seq (NULL: its tasks did not run). */
+static const struct tw_sched_record *find_rec(uint64_t seq, uint64_t id)
+{
+	for (size_t i = 0; i < n_recs; i++)
+		if (recs[i].r.seq == seq && recs[i].r.cgroup_id == id)
+			return &recs[i].r;
+	return NULL;
+}
+
+static const struct tw_sched_offender *find_offender(const struct tw_sched_record *r, uint64_t id)
+{
+	for (size_t i = 0; i < r->n_offenders; i++)
+		if (r->offenders[i].cgroup_id == id)
+			return &r->offenders[i];
+	return NULL;
+}
+
+/* ---- workload ---- */
+
+/* Pinned to CPU 0; dies with the test process, so a failed assertion leaves no hog behind. */
+static void pin_cpu0(void)
+{
+	cpu_set_t set;
+
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	CPU_ZERO(&set);
+	CPU_SET(0, &set);
+	if (sched_setaffinity(0, sizeof(set), &set))
+		_exit(121);
+}
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + ts.tv_nsec;
+}
+
+static pid_t spawn_hog(const char *cg)
+{
+	pid_t p = fork();
+
+	cr_assert_geq(p, 0);
+	if (p == 0) {
+		if (it_cgroup_enter(cg, 0))
+			_exit(122);
+		pin_cpu0();
+		uint64_t end = now_ns() + 60 * 1000000000ull; /* a bound, in case nobody kills us */
+		while (now_ns() < end)
+			;
+		_exit(0);
+	}
+	return p;
+}
+
+/*
+ * The sleeper runs CYCLES cycles of (spin, sleep) each time it reads a byte
+ * from `go`, then writes a byte to `done`, then blocks on `go` again: while
+ * blocked it is not runnable, so neither we nor schedstat count anything for
+ * it, and the test can read both sides at rest.
+ */
+static pid_t spawn_sleeper(const char *cg, int go[2], int done[2])
+{
+	pid_t p = fork();
+
+	cr_assert_geq(p, 0);
+	if (p == 0) {
+		char c;
+
+		/* only the test holds go's write end: its close ends us */
+		close(go[1]);
+		close(done[0]);
+		if (it_cgroup_enter(cg, 0))
+			_exit(122);
+		pin_cpu0();
+		while (read(go[0], &c, 1) == 1) {
+			for (int i = 0; i < CYCLES; i++) {
+				uint64_t end = now_ns() + SPIN_US * 1000ull;
+				struct timespec ts = {0, SLEEP_US * 1000L};
+				while (now_ns() < end)
+					;
+				nanosleep(&ts, NULL);
+			}
+			if (write(done[1], "d", 1) != 1)
+				_exit(123);
+		}
+		_exit(0);
+	}
+	return p;
+}
+
+/* run_delay (ns) from /proc/PID/schedstat: on-CPU time, run-queue wait, timeslices. */
+static uint64_t run_delay(pid_t pid)
+{
+	char path[64];
+	unsigned long long run, delay;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/schedstat", pid);
+	f = fopen(path, "r");
+	cr_assert_not_null(f, "no %s (kernel without CONFIG_SCHED_INFO?)", path);
+	cr_assert_eq(fscanf(f, "%llu %llu", &run, &delay), 2);
+	fclose(f);
+	return delay;
+}
+
+/* Wait until pid sleeps (state S) in its read(): it has left the run queue. */
+static void wait_blocked(pid_t pid)
+{
+	char path[64], buf[512], *p;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+	for (int i = 0; i < 1000; i++) {
+		f = fopen(path, "r");
+		cr_assert_not_null(f);
+		buf[0] = '\0';
+		if (!fgets(buf, sizeof(buf), f))
+			buf[0] = '\0';
+		fclose(f);
+		p = strrchr(buf, ')');
+		if (p && p[1] == ' ' && p[2] == 'S')
+			return;
+		usleep(1000);
+	}
+	cr_assert_fail("sleeper %d never blocked", pid);
+}
+
+/* One phase: release the sleeper, wait for its cycles, flush the interval. */
+static uint64_t run_phase(struct tw_sched *s, pid_t sleeper, int go, int done, uint64_t *delay)
+{
+	uint64_t before = run_delay(sleeper), seq;
+	char c;
+
+	cr_assert_eq(write(go, "g", 1), 1);
+	cr_assert_eq(read(done, &c, 1), 1);
+	wait_blocked(sleeper);
+	*delay = run_delay(sleeper) - before;
+	cr_assert_geq(tw_sched_flush(s), 0);
+	seq = recs[n_recs - 1].r.seq;
+	return seq;
+}
+
+static void print_rec(const char *what, const struct tw_sched_record *r)
+{
+	struct tw_json j;
+	size_t len;
+	const char *line;
+
+	tw_json_init(&j);
+	tw_sched_record_to_json(&j, r);
+	line = tw_json_finish(&j, &len);
+	cr_log_info("%s: %.*s", what, (int)len, line ? line : "(none)");
+	tw_json_free(&j);
+}
+
+Test(sched, noisy_neighbour_latency_offenders_and_schedstat_agreement, .timeout = 120)
+{
+	struct tw_sched_options o;
+	struct tw_sched *s;
+	char err[512], root[256], hog_cg[300], sleep_cg[300];
+	uint64_t hog_id, sleep_id, seq1, seq2, delay1, delay2;
+	const struct tw_sched_record *r1, *r2;
+	const struct tw_sched_offender *off;
+	pid_t hogs[N_HOGS], sleeper;
+	int go[2], done[2];
+	double agree1, agree2;
+
+	it_require_bpf();
+	tw_sched_options_init(&o);
+	o.interval_ms = 3600 * 1000; /* the test ends intervals itself (tw_sched_flush) */
+	o.max_offenders = TW_SCHED_MAX_OFFENDERS;
+	cr_assert_eq(tw_sched_open(&s, &o, collect, NULL, err, sizeof(err)), 0, "%s", err);
+	/* cgroups in the hierarchy the library counts by (v1 cpu here, v2 on unified hosts) */
+	snprintf(root, sizeof(root), "%s", tw_sched_cgroup_mount(s));
+	cr_assert_neq(root[0], '\0', "the %s hierarchy is not mounted",
+		      tw_sched_hierarchy_name(tw_sched_hierarchy_of(s)));
+	hog_id = it_cgroup_create(root, "tw-it-hog", hog_cg, sizeof(hog_cg));
+	sleep_id = it_cgroup_create(root, "tw-it-sleep", sleep_cg, sizeof(sleep_cg));
+	cr_assert_eq(pipe(go), 0);
+	cr_assert_eq(pipe(done), 0);
+	sleeper = spawn_sleeper(sleep_cg, go, done);
+	close(go[0]);
+	close(done[1]);
+	for (int i = 0; i < N_HOGS; i++)
+		hogs[i] = spawn_hog(hog_cg);
+	usleep(100000); /* hogs in their cgroup and spinning */
+	tw_sched_flush(s); /* start clean: what came before is not part of the phases */
+
+	/* phase 1: contended */
+	seq1 = run_phase(s, sleeper, go[1], done[0], &delay1);
+	for (int i = 0; i < N_HOGS; i++) {
+		kill(hogs[i], SIGKILL);
+		waitpid(hogs[i], NULL, 0);
+	}
+	tw_sched_flush(s); /* the hogs' deaths are not part of phase 2 */
+	/* phase 2: alone */
+	seq2 = run_phase(s, sleeper, go[1], done[0], &delay2);
+	close(go[1]);
+	kill(sleeper, SIGKILL); /* it would end on EOF anyway; do not wait for it */
+	waitpid(sleeper, NULL, 0);
+	tw_sched_close(s);
+	it_cgroup_remove(hog_cg);
+	it_cgroup_remove(sleep_cg);
+
+	r1 = find_rec(seq1, sleep_id);
+	r2 = find_rec(seq2, sleep_id);
+	cr_assert_not_null(r1, "no record of the sleeper's cgroup in the contended phase");
+	cr_assert_not_null(r2, "no record of the sleeper's cgroup in the quiet phase");
+	print_rec("contended", r1);
+	print_rec("quiet", r2);
+	agree1 = delay1 ? (double)r1->sum_ns / (double)delay1 : 0;
+	agree2 = delay2 ? (double)r2->sum_ns / (double)delay2 : 0;
+	cr_log_info("contended: %lu waits, sum %lu ns, schedstat run_delay +%lu ns (ratio %.4f); "
+		    "quiet: %lu waits, sum %lu ns, run_delay +%lu ns (ratio %.4f)",
+		    (unsigned long)r1->count, (unsigned long)r1->sum_ns, (unsigned long)delay1, agree1,
+		    (unsigned long)r2->count, (unsigned long)r2->sum_ns, (unsigned long)delay2, agree2);
+
+	/* the path resolves to the directory we made */
+	cr_assert_not_null(r1->cgroup_path);
+	cr_assert_str_eq(r1->cgroup_path, sleep_cg + strlen(root));
+	/* every cycle is a wakeup: at least one measured wait each */
+	cr_assert_geq(r1->count, CYCLES);
+	cr_assert_geq(r1->switches, CYCLES);
+	/* with two hogs on its CPU the sleeper waits for their slices: milliseconds */
+	cr_assert_gt(r1->p90_ns, 200000, "contended p90 %lu ns", (unsigned long)r1->p90_ns);
+	/* the hog cgroup is the top offender, and did preempt the sleeper's task */
+	cr_assert_geq(r1->n_offenders, 1);
+	cr_assert_eq(r1->offenders[0].cgroup_id, hog_id, "top offender is %lu, not the hogs' %lu",
+		     (unsigned long)r1->offenders[0].cgroup_id, (unsigned long)hog_id);
+	cr_assert_geq(r1->offenders[0].waited, CYCLES / 2);
+	cr_assert_geq(r1->offenders[0].preempted, 1);
+	cr_assert_geq(r1->preempted_cross, r1->offenders[0].preempted);
+	/* and the hogs' cgroup was seen from its side too: preempted by the sleeper's */
+	{
+		const struct tw_sched_record *h = find_rec(seq1, hog_id);
+		cr_assert_not_null(h);
+		cr_assert_geq(h->preempted_cross, 1);
+		off = find_offender(h, sleep_id);
+		cr_assert_not_null(off);
+	}
+
+	/* alone, the latency falls back: no hog offender, a fraction of the contended latency */
+	cr_assert_geq(r2->count, CYCLES);
+	cr_assert_null(find_offender(r2, hog_id));
+	cr_assert_lt(r2->p90_ns * 4, r1->p90_ns, "quiet p90 %lu ns vs contended %lu ns",
+		     (unsigned long)r2->p90_ns, (unsigned long)r1->p90_ns);
+	cr_assert_lt(r2->sum_ns * 4, r1->sum_ns);
+
+	/* fidelity: our summed waits agree with the kernel's run_delay within 5 % */
+	cr_assert(agree1 > 0.95 && agree1 < 1.05,
+		  "contended: summed latency %lu ns vs run_delay %lu ns (ratio %.4f)",
+		  (unsigned long)r1->sum_ns, (unsigned long)delay1, agree1);
+	/*
+	 * Alone, each wait is a few microseconds and run_delay misses most of
+	 * it: a wakeup that preempts sets RQCF_ACT_SKIP (rq_clock_skip_update()),
+	 * so the switch that follows reuses the rq clock of the wakeup, and the
+	 * time from the wakeup to the switch (interrupt exit, leaving idle) is
+	 * never added to run_delay. We time both ends with the real clock, so we
+	 * may count more than run_delay, never less.
+	 */
+	cr_assert_geq(agree2, 0.95, "quiet: summed latency %lu ns below run_delay %lu ns",
+		      (unsigned long)r2->sum_ns, (unsigned long)delay2);
+}
