@@ -408,3 +408,27 @@ int BPF_PROG(tw_net_reset_sent, struct sock *sk)
 	tw_net__flag(sk, TW_NET_FLAG_RESET_SENT);
 	return 0;
 }
+
+/*
+ * Periodic metrics of live flows (tw_options.tcp_metrics_interval_ms): the
+ * library runs this iterator over the flow table at each interval. It walks
+ * our own table, not the kernel's socket hash, so flows in every network
+ * namespace are covered and the cost is per tracked flow, never per packet.
+ */
+SEC("iter/bpf_map_elem")
+int tw_net_metrics_tick(struct bpf_iter__bpf_map_elem *ctx)
+{
+	__u64 *cookie = ctx->key;
+	struct tw_flow *f = ctx->value;
+	struct sock *sk;
+
+	if (!cookie || !f)
+		return 0;
+	if ((f->track & (TW_FLOW_REPORT_METRICS | TW_FLOW_ENDED)) != TW_FLOW_REPORT_METRICS ||
+	    !(f->flags & TW_NET_FLAG_ESTABLISHED))
+		return 0;
+	sk = (struct sock *)f->sk;
+	tw_net__emit_metrics((struct tcp_sock *)sk, *cookie, f, TW_TCP_METRICS_INTERVAL,
+			     BPF_CORE_READ(sk, __sk_common.skc_state));
+	return 0;
+}

@@ -510,6 +510,7 @@ static int run_live(struct trace_state *st)
 	o.tty_budget_bytes = st->cli.tty_budget_bytes;
 	if (st->cli.write_window_ms >= 0)
 		o.file_write_window_ms = (uint32_t)st->cli.write_window_ms;
+	o.tcp_metrics_interval_ms = st->cli.tcp_metrics_interval_s * 1000;
 	o.verbose = st->cli.verbose;
 	if (st->cli.ring_size)
 		o.ring_size = st->cli.ring_size;

@@ -35,6 +35,7 @@ enum {
 	OPT_NETWORK_ACCEPT,
 	OPT_NETWORK_CLOSE,
 	OPT_NETWORK_TCP_METRICS,
+	OPT_TCP_METRICS_INTERVAL,
 	OPT_PATH_INCLUDE,
 	OPT_COMM,
 	OPT_EXCLUDE_COMM,
@@ -109,6 +110,7 @@ static const struct option long_opts[] = {
 	{"network-accept", no_argument, NULL, OPT_NETWORK_ACCEPT},
 	{"network-close", no_argument, NULL, OPT_NETWORK_CLOSE},
 	{"network-tcp-metrics", no_argument, NULL, OPT_NETWORK_TCP_METRICS},
+	{"tcp-metrics-interval", required_argument, NULL, OPT_TCP_METRICS_INTERVAL},
 	{"path-include", required_argument, NULL, OPT_PATH_INCLUDE},
 	{"comm", required_argument, NULL, OPT_COMM},
 	{"exclude-comm", required_argument, NULL, OPT_EXCLUDE_COMM},
@@ -190,6 +192,7 @@ void tw_cli_usage(FILE *f)
 	    "      --network-accept      TCP connections accepted, attributed to the accepting process\n"
 	    "      --network-close       TCP connections released by their owner: bytes, duration\n"
 	    "      --network-tcp-metrics per TCP flow at its end: RTT, windows, retransmits, bytes\n"
+	    "      --tcp-metrics-interval SECONDS  also every SECONDS for each live flow (default: off)\n"
 	    "Scheduler (aggregated in the kernel, no event per context switch):\n"
 	    "      --runqlat[=SECONDS]   run-queue latency per cgroup: one SCHED_RUNQ record per\n"
 	    "                            cgroup every SECONDS (default 5) with percentiles, the\n"
@@ -656,6 +659,13 @@ static int parse_option(struct tw_cli *cli, int c, const char *arg, char *err, s
 			return -1;
 		}
 		cli->tty_budget_bytes = (uint64_t)size;
+		return 0;
+	case OPT_TCP_METRICS_INTERVAL:
+		if (parse_u32(arg, &n) || n == 0 || n > 86400) {
+			snprintf(err, errlen, "invalid --tcp-metrics-interval '%s' (1 to 86400 seconds)", arg);
+			return -1;
+		}
+		cli->tcp_metrics_interval_s = (uint32_t)n;
 		return 0;
 	case OPT_WRITE_WINDOW:
 		if (parse_u32(arg, &n) || n > 3600000) {

@@ -40,6 +40,7 @@ struct tw_cli {
 	struct tw_path_rule path_rules[TW_CLI_MAX_PATH_RULES];
 	size_t n_path_rules;
 	int64_t write_window_ms;      /* -1: library default */
+	uint32_t tcp_metrics_interval_s; /* 0: TCP metrics only at the end of a flow */
 	uint64_t tty_budget_bytes;    /* 0: no limit */
 	bool env;
 	uint32_t ring_size;           /* 0: library default */

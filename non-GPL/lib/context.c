@@ -22,6 +22,7 @@
 
 #include "bpf_globals.h"
 #include "exit_order.h"
+#include "net_probes.h"
 #include "probe_table.h"
 #include "tracewire.h"
 
@@ -70,6 +71,8 @@ struct tw_ctx {
 	uint64_t received[TW_EVENT_TYPE_MAX];
 	uint64_t decode_errors[TW_DECODE_ERROR_MAX];
 	struct tw_exit_order *exit_order; /* NULL unless both EXIT and connections are traced */
+	struct bpf_link *metrics_iter;    /* periodic TCP metrics, NULL when off */
+	int64_t next_metrics_ns;          /* CLOCK_MONOTONIC */
 };
 
 void tw_options_init(struct tw_options *o)
@@ -230,8 +233,9 @@ static int select_programs(struct tw_ctx *ctx, const struct tw_domain_def *d, st
 		const struct tw_program_def *p = &d->programs[i];
 		struct bpf_program *prog = bpf_object__find_program_by_name(obj, p->program);
 		struct tw_probe_status *st = &ctx->probes[ctx->n_probes++];
-		bool wanted = (ctx->opts.event_mask & p->event_mask) ||
-			      (p->needed_by_pid_filter && follow);
+		bool wanted = ((ctx->opts.event_mask & p->event_mask) ||
+			       (p->needed_by_pid_filter && follow)) &&
+			      (!p->wanted || p->wanted(&ctx->opts));
 
 		st->program = p->program;
 		st->hook = p->hook;
@@ -381,6 +385,25 @@ static int exit_order_tick(struct tw_ctx *ctx, int flush)
 		return 0;
 	return tw_exit_order_tick(ctx->exit_order, (uint64_t)clock_ns(CLOCK_MONOTONIC), flush, deliver, ctx) ? -ECANCELED
 											 : 0;
+}
+
+/* Work due on a timer: periodic TCP metrics of live flows. */
+static void run_timers(struct tw_ctx *ctx)
+{
+	int64_t now;
+	int err;
+
+	if (!ctx->metrics_iter)
+		return;
+	now = clock_ns(CLOCK_MONOTONIC);
+	if (now < ctx->next_metrics_ns)
+		return;
+	/* the next run keeps the cadence; after a long stall it starts over from now */
+	ctx->next_metrics_ns += (int64_t)ctx->opts.tcp_metrics_interval_ms * 1000000;
+	if (ctx->next_metrics_ns < now)
+		ctx->next_metrics_ns = now + (int64_t)ctx->opts.tcp_metrics_interval_ms * 1000000;
+	if ((err = tw_net_metrics_iter_run(ctx->metrics_iter)))
+		tw_log(ctx, TW_LOG_WARN, "periodic TCP metrics: %s", strerror(-err));
 }
 
 int tw_ctx_flush(struct tw_ctx *ctx)
@@ -540,6 +563,16 @@ int tw_ctx_open(struct tw_ctx **out, const struct tw_options *opts, tw_event_fn 
 	ctx->rb = ring_buffer__new(ctx->map_fd[MAP_RINGBUF], on_sample, ctx, NULL);
 	if (!ctx->rb)
 		return fail(ctx, err, errlen, errno, "ring buffer setup failed: %s", strerror(errno));
+	for (size_t i = 0; i < ctx->n_objs && ctx->opts.tcp_metrics_interval_ms; i++) {
+		if (ctx->objs[i].def != &tw_network_domain)
+			continue;
+		ctx->metrics_iter = tw_net_metrics_iter_attach(ctx->objs[i].obj);
+		if (!ctx->metrics_iter)
+			return fail(ctx, err, errlen, errno, "attaching the TCP metrics iterator failed: %s",
+				    strerror(errno));
+		ctx->next_metrics_ns = clock_ns(CLOCK_MONOTONIC) +
+				       (int64_t)ctx->opts.tcp_metrics_interval_ms * 1000000;
+	}
 	if (ctx->opts.exit_hold_ms && (ctx->opts.event_mask & TW_EVENT_BIT(TW_EVENT_PROCESS_EXIT)) &&
 	    (ctx->opts.event_mask & TW_EVENT_BIT(TW_EVENT_NETWORK_CONNECTION_CLOSED))) {
 		ctx->exit_order = tw_exit_order_new(ctx->opts.exit_hold_ms * 1000000ull,
@@ -599,6 +632,7 @@ void tw_ctx_close(struct tw_ctx *ctx)
 		return;
 	exit_order_tick(ctx, 1); /* nothing held back is lost at close */
 	tw_exit_order_free(ctx->exit_order);
+	bpf_link__destroy(ctx->metrics_iter);
 	ring_buffer__free(ctx->rb);
 	destroy_links_parallel(&ctx->links);
 	for (size_t i = 0; i < ctx->n_objs; i++)
@@ -615,7 +649,11 @@ int tw_ctx_fd(struct tw_ctx *ctx)
 
 int tw_ctx_consume(struct tw_ctx *ctx)
 {
-	int n = ring_buffer__consume(ctx->rb), rc = exit_order_tick(ctx, 0);
+	int n, rc;
+
+	run_timers(ctx);
+	n = ring_buffer__consume(ctx->rb);
+	rc = exit_order_tick(ctx, 0);
 	return n < 0 ? n : rc < 0 ? rc : n;
 }
 
@@ -625,6 +663,7 @@ int tw_ctx_poll(struct tw_ctx *ctx, int timeout_ms)
 
 	if (timeout_ms < 0 || (uint32_t)timeout_ms > ctx->opts.max_latency_ms)
 		timeout_ms = ctx->opts.max_latency_ms;
+	run_timers(ctx);
 	n = ring_buffer__poll(ctx->rb, timeout_ms);
 	if (n < 0)
 		return n;

@@ -15,6 +15,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <bpf/bpf.h>
+
 #include "net_probes.h"
 #include "network.skel.h"
 #include "tracewire_wire.h"
@@ -108,15 +110,63 @@ static int attach_accept_exits(struct bpf_program *prog, const struct tw_options
 	return attached ? 0 : -ENOENT;
 }
 
+/* Attached by the library itself (tw_net_metrics_iter_attach): it runs it on a timer. */
+static int attach_none(struct bpf_program *prog, const struct tw_options *o, struct tw_links *out)
+{
+	(void)prog, (void)o, (void)out;
+	return 0;
+}
+
+static bool periodic_metrics_wanted(const struct tw_options *o)
+{
+	return o->tcp_metrics_interval_ms > 0;
+}
+
+struct bpf_link *tw_net_metrics_iter_attach(struct bpf_object *obj)
+{
+	struct bpf_program *prog = bpf_object__find_program_by_name(obj, "tw_net_metrics_tick");
+	int map_fd = bpf_object__find_map_fd_by_name(obj, "tw_flows");
+	DECLARE_LIBBPF_OPTS(bpf_iter_attach_opts, opts);
+	union bpf_iter_link_info info;
+
+	if (!prog || map_fd < 0 || !bpf_program__autoload(prog)) {
+		errno = ENOENT;
+		return NULL;
+	}
+	memset(&info, 0, sizeof(info));
+	info.map.map_fd = map_fd;
+	opts.link_info = &info;
+	opts.link_info_len = sizeof(info);
+	return bpf_program__attach_iter(prog, &opts);
+}
+
+int tw_net_metrics_iter_run(struct bpf_link *iter)
+{
+	char buf[256];
+	ssize_t n;
+	int fd = bpf_iter_create(bpf_link__fd(iter)), err = 0;
+
+	if (fd < 0)
+		return -errno;
+	while ((n = read(fd, buf, sizeof(buf))) > 0)
+		; /* the program writes to the ring, not to this fd */
+	if (n < 0)
+		err = -errno;
+	close(fd);
+	return err;
+}
+
 static const struct tw_program_def network_programs[] = {
-	{"tw_net_sockops", "sockops", TW_NET_TRACKING, false, attach_cgroup_root},
+	{"tw_net_sockops", "sockops", TW_NET_TRACKING, false, attach_cgroup_root, NULL},
 	{"tw_net_accept_exit", "tracepoint/syscalls/sys_exit_accept4", TW_NET_TRACKING, false,
-	 attach_accept_exits},
-	{"tw_net_release", "cgroup/sock_release", TW_NET_TRACKING, false, attach_cgroup_root},
+	 attach_accept_exits, NULL},
+	{"tw_net_release", "cgroup/sock_release", TW_NET_TRACKING, false, attach_cgroup_root, NULL},
 	{"tw_net_cong_state", "tp_btf/tcp_cong_state_set", TW_EVENT_BIT(TW_EVENT_NETWORK_TCP_METRICS),
-	 false, NULL},
-	{"tw_net_reset_received", "tp_btf/tcp_receive_reset", TW_NET_CONN_END, false, NULL},
-	{"tw_net_reset_sent", "tp_btf/tcp_send_reset", TW_NET_CONN_END, false, NULL},
+	 false, NULL, NULL},
+	{"tw_net_reset_received", "tp_btf/tcp_receive_reset", TW_NET_CONN_END, false, NULL, NULL},
+	{"tw_net_reset_sent", "tp_btf/tcp_send_reset", TW_NET_CONN_END, false, NULL, NULL},
+	{"tw_net_metrics_tick", "iter/bpf_map_elem", TW_EVENT_BIT(TW_EVENT_NETWORK_TCP_METRICS), false,
+	 attach_none, periodic_metrics_wanted},
 };
 
 static struct bpf_object *network_open(void **skel, const struct bpf_object_open_opts *opts)

@@ -15,4 +15,12 @@ extern const struct tw_domain_def tw_network_domain;
  */
 const char *tw_cgroup2_root(void);
 
+/*
+ * Periodic TCP metrics: the iterator program over the flow table, attached
+ * by the library (not by the probe table) because it is run on a timer.
+ * attach returns NULL with errno set; run returns 0 or -errno.
+ */
+struct bpf_link *tw_net_metrics_iter_attach(struct bpf_object *obj);
+int tw_net_metrics_iter_run(struct bpf_link *iter);
+
 #endif

@@ -65,13 +65,13 @@ static int snapshot_run(struct bpf_program *prog, const struct tw_options *o, st
 }
 
 static const struct tw_program_def process_programs[] = {
-	{"tw_process_exec", "tp_btf/sched_process_exec", TW_EVENT_BIT(TW_EVENT_PROCESS_EXEC), false, NULL},
-	{"tw_process_fork", "tp_btf/sched_process_fork", TW_EVENT_BIT(TW_EVENT_PROCESS_FORK), true, NULL},
-	{"tw_process_exit", "tp_btf/sched_process_exit", TW_EVENT_BIT(TW_EVENT_PROCESS_EXIT), true, NULL},
+	{"tw_process_exec", "tp_btf/sched_process_exec", TW_EVENT_BIT(TW_EVENT_PROCESS_EXEC), false, NULL, NULL},
+	{"tw_process_fork", "tp_btf/sched_process_fork", TW_EVENT_BIT(TW_EVENT_PROCESS_FORK), true, NULL, NULL},
+	{"tw_process_exit", "tp_btf/sched_process_exit", TW_EVENT_BIT(TW_EVENT_PROCESS_EXIT), true, NULL, NULL},
 	{"tw_process_load_module", "tp_btf/module_load", TW_EVENT_BIT(TW_EVENT_PROCESS_LOAD_MODULE), false,
-	 NULL},
+	 NULL, NULL},
 	{"tw_process_snapshot", "iter.s/task", TW_EVENT_BIT(TW_EVENT_PROCESS_SNAPSHOT), false,
-	 snapshot_run},
+	 snapshot_run, NULL},
 };
 
 static struct bpf_object *file_open(void **skel, const struct bpf_object_open_opts *opts)
@@ -205,9 +205,9 @@ static int file_attach_exit(struct bpf_program *prog, const struct tw_options *o
 
 static const struct tw_program_def file_programs[] = {
 	{"tw_file_sys_enter", "tracepoint/syscalls/sys_enter_openat", TW_EVENTS_FILE, false,
-	 file_attach_enter},
+	 file_attach_enter, NULL},
 	{"tw_file_sys_exit", "tracepoint/syscalls/sys_exit_openat", TW_EVENTS_FILE, false,
-	 file_attach_exit},
+	 file_attach_exit, NULL},
 };
 
 static struct bpf_object *tty_open(void **skel, const struct bpf_object_open_opts *opts)
@@ -255,8 +255,8 @@ static int tty_attach_exit(struct bpf_program *prog, const struct tw_options *o,
 
 static const struct tw_program_def tty_programs[] = {
 	{"tw_tty_sys_enter", "tracepoint/syscalls/sys_enter_write", TW_EVENTS_TTY, false,
-	 tty_attach_enter},
-	{"tw_tty_sys_exit", "tracepoint/syscalls/sys_exit_write", TW_EVENTS_TTY, false, tty_attach_exit},
+	 tty_attach_enter, NULL},
+	{"tw_tty_sys_exit", "tracepoint/syscalls/sys_exit_write", TW_EVENTS_TTY, false, tty_attach_exit, NULL},
 };
 
 static struct bpf_object *proc_calls_open(void **skel, const struct bpf_object_open_opts *opts)
@@ -325,9 +325,9 @@ static int proc_calls_attach_exit(struct bpf_program *prog, const struct tw_opti
 
 static const struct tw_program_def proc_calls_programs[] = {
 	{"tw_proc_sys_enter", "tracepoint/syscalls/sys_enter_setuid", TW_EVENTS_PROCESS_CALLS, false,
-	 proc_calls_attach_enter},
+	 proc_calls_attach_enter, NULL},
 	{"tw_proc_sys_exit", "tracepoint/syscalls/sys_exit_setuid", TW_EVENTS_PROCESS_CALLS, false,
-	 proc_calls_attach_exit},
+	 proc_calls_attach_exit, NULL},
 };
 
 static const struct tw_domain_def process_domain = {

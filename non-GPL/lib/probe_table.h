@@ -27,6 +27,8 @@ struct tw_program_def {
 	bool needed_by_pid_filter;
 	/* NULL: bpf_program__attach(); else attaches itself, possibly to many hooks */
 	int (*attach)(struct bpf_program *prog, const struct tw_options *o, struct tw_links *out);
+	/* NULL: wanted whenever one of its types is; else also asks the options */
+	bool (*wanted)(const struct tw_options *o);
 };
 
 struct tw_domain_def {

@@ -58,6 +58,8 @@ uint64_t tw_sched_percentile(const uint64_t *buckets, size_t n, uint64_t max_ns,
 	rank = ceil(p * (double)total);
 	if (rank < 1)
 		rank = 1;
+	if (max_ns && rank >= (double)total)
+		return max_ns; /* the largest sample is known exactly */
 	for (size_t i = 0; i < n; i++) {
 		double k, width;
 

@@ -90,6 +90,8 @@ struct tw_options {
 				       later writes counted into the next event or the close;
 				       0: every write is an event; default 1000 */
 	bool exclude_self;          /* never report the calling process (default on) */
+	uint32_t tcp_metrics_interval_ms; /* NETWORK_TCP_METRICS also every this often for each
+				       live flow (reason "interval"); 0 (default): only at the end */
 	uint32_t exit_hold_ms;      /* a PROCESS_EXIT waits up to this long for the
 				       NETWORK_CONNECTION_CLOSED of connections the process held
 				       (the kernel reports the exit first); default 500, 0: never */

@@ -40,6 +40,7 @@ const struct tw_path_rule *it_path_rules;
 size_t it_n_path_rules;
 uint32_t it_write_window_ms = IT_WRITE_WINDOW_DEFAULT;
 int64_t it_exit_hold_ms = -1;
+uint32_t it_tcp_metrics_interval_ms;
 
 static int collect(void *user, const struct tw_event *ev)
 {
@@ -103,6 +104,7 @@ void it_start(struct it_trace *t, uint64_t mask, bool env, it_workload_fn fn, vo
 		o.file_write_window_ms = it_write_window_ms;
 	if (it_exit_hold_ms >= 0)
 		o.exit_hold_ms = (uint32_t)it_exit_hold_ms;
+	o.tcp_metrics_interval_ms = it_tcp_metrics_interval_ms;
 	rule.pid = t->child;
 	rule.flags = TW_PID_INCLUDE | TW_PID_DESCENDANTS;
 	o.pid_rules = &rule;

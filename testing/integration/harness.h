@@ -48,6 +48,8 @@ extern uint64_t it_tty_budget;
 extern uint32_t it_write_window_ms;
 /* How long an EXIT waits for its connections' CLOSED in the next it_start (-1: library default). */
 extern int64_t it_exit_hold_ms;
+/* Periodic TCP metrics interval for the next it_start (0: off, the default). */
+extern uint32_t it_tcp_metrics_interval_ms;
 
 /*
  * Skip (with the reason printed) where BPF cannot load: not root or no BTF.

@@ -712,3 +712,74 @@ Test(network, retransmissions_match_kernel_counters)
 	cr_assert_geq(tm->bytes_sent, 3 * 65536 + tm->bytes_retrans);
 	it_stop(&t);
 }
+
+/* A flow that lives 2.5 s: with a 500 ms interval its metrics also come while it lives. */
+static void long_lived(void *unused)
+{
+	struct net_result r = {.netns = netns_inode()};
+	int l, c, s;
+
+	(void)unused;
+	STEP(&r, 1, (l = listener(AF_INET, "127.0.0.1")) >= 0);
+	r.server_port = local_port(l);
+	STEP(&r, 2, (c = connect_to(AF_INET, "127.0.0.1", r.server_port)) >= 0);
+	r.client_port = local_port(c);
+	STEP(&r, 3, (s = accept(l, NULL, NULL)) >= 0);
+	for (int i = 0; i < 5; i++) {
+		STEP(&r, 4, send_all(c, 1000, 'l') == 0 && recv_exactly(s, 1000) == 0);
+		usleep(500000);
+	}
+	close(c);
+	close(s);
+	close(l);
+	r.ok = 1;
+	report(&r);
+}
+
+Test(network, periodic_metrics_of_a_live_flow)
+{
+	struct it_trace t;
+	struct net_result r;
+	struct tw_event att, ev;
+	size_t intervals = 0, ends = 0;
+	uint64_t last_written = 0;
+
+	it_tcp_metrics_interval_ms = 500;
+	r = run_workload(&t, NET_MASK, long_lived, NULL);
+	it_tcp_metrics_interval_ms = 0;
+	cr_assert(find_conn(&t, TW_EVENT_NETWORK_CONNECTION_ATTEMPTED, t.child, r.client_port, &att));
+	for (size_t i = 0; it_find(&t, TW_EVENT_NETWORK_TCP_METRICS, t.child, i, &ev); i++) {
+		const struct tw_tcp_metrics *m = (const void *)ev.hdr;
+		if (m->cookie != conn(&att)->cookie)
+			continue;
+		if (m->reason == TW_TCP_METRICS_INTERVAL) {
+			cr_assert_eq(ends, 0, "an interval record after the end record");
+			cr_assert_geq(m->app_bytes_written, last_written, "counters only grow");
+			cr_assert_leq(m->app_bytes_written, 5000);
+			cr_assert_eq(m->app_bytes_written % 1000, 0, "%lu", (unsigned long)m->app_bytes_written);
+			last_written = m->app_bytes_written;
+			intervals++;
+		} else {
+			cr_assert_eq(m->reason, TW_TCP_METRICS_END);
+			cr_assert_eq(m->app_bytes_written, 5000);
+			ends++;
+		}
+	}
+	cr_assert_eq(ends, 1);
+	/* 2.5 s at 500 ms: 4 or 5 runs, 3 at the very least on a loaded machine */
+	cr_assert_geq(intervals, 3, "%zu interval records", intervals);
+	cr_assert_leq(intervals, 6, "%zu interval records", intervals);
+	it_stop(&t);
+}
+
+/* Off by default: no interval record at all. */
+Test(network, no_periodic_metrics_by_default)
+{
+	struct it_trace t;
+	struct tw_event ev;
+
+	run_workload(&t, NET_MASK, long_lived, NULL);
+	for (size_t i = 0; it_find(&t, TW_EVENT_NETWORK_TCP_METRICS, t.child, i, &ev); i++)
+		cr_assert_eq(((const struct tw_tcp_metrics *)ev.hdr)->reason, TW_TCP_METRICS_END);
+	it_stop(&t);
+}

@@ -177,6 +177,11 @@ Test(cli, network_flags)
 				       TW_EVENT_BIT(TW_EVENT_PROCESS_EXIT));
 	cr_expect(parse_ok("-a").event_mask & TW_EVENT_BIT(TW_EVENT_NETWORK_CONNECTION_CLOSED));
 	parse_err("--network", "--network=1");
+	cr_expect_eq(parse_ok("--network").tcp_metrics_interval_s, 0, "off by default");
+	cr_expect_eq(parse_ok("--tcp-metrics-interval", "30").tcp_metrics_interval_s, 30);
+	parse_err("--tcp-metrics-interval", "--tcp-metrics-interval", "0");
+	parse_err("--tcp-metrics-interval", "--tcp-metrics-interval", "86401");
+	parse_err("--tcp-metrics-interval", "--tcp-metrics-interval", "5s");
 }
 
 Test(cli, tty_budget)
@@ -556,7 +561,7 @@ Test(cli, usage_mentions_every_option)
 		"--file-rename", "--file-modify",   "--file-shmem",   "--tty",
 		"--tty-budget", "--write-window-ms", "--path-include", "--path-exclude",
 		"--network",    "--network-connect", "--network-accept", "--network-close",
-		"--network-tcp-metrics",
+		"--network-tcp-metrics", "--runqlat", "--runqlat-human",
 	};
 	char *buf = NULL;
 	size_t len = 0;
@@ -859,4 +864,42 @@ Test(cli, bad_ship_flags_are_refused)
 	parse_err("need --ship-auth", "--ship", "http://h/", "--ship-auth-file", "/f");
 	parse_err("contradict", "--ship", "https://h/", "--ship-insecure", "--ship-ca-file", "/ca");
 	parse_err("invalid --ship-timeout-ms", "--ship", "http://h/", "--ship-timeout-ms", "0");
+}
+
+/* ---- run-queue latency ----------------------------------------------------- */
+
+Test(cli, runqlat_flags)
+{
+	struct tw_cli c = parse_ok("--runqlat");
+	cr_expect_eq(c.runqlat_interval_s, 5, "default interval");
+	cr_expect(!c.runqlat_human);
+	cr_expect_eq(c.event_mask, 0, "alone, no events are traced");
+
+	c = parse_ok("--runqlat=2", "--process-exec");
+	cr_expect_eq(c.runqlat_interval_s, 2);
+	cr_expect_eq(c.event_mask, TW_EVENT_BIT(TW_EVENT_PROCESS_EXEC), "with event flags, both");
+
+	c = parse_ok("--runqlat-human=10");
+	cr_expect_eq(c.runqlat_interval_s, 10);
+	cr_expect(c.runqlat_human);
+	cr_expect_eq(c.event_mask, 0);
+
+	c = parse_ok("--runqlat-human", "--runqlat=3");
+	cr_expect(!c.runqlat_human, "the last of the two flags decides the form");
+	cr_expect_eq(c.runqlat_interval_s, 3);
+
+	c = parse_ok("-a", "--runqlat");
+	cr_expect_eq(c.event_mask, TW_EVENTS_ALL);
+
+	c = parse_ok("--process");
+	cr_expect_eq(c.runqlat_interval_s, 0, "off unless asked for");
+}
+
+Test(cli, bad_runqlat_flags_are_refused)
+{
+	parse_err("invalid --runqlat interval", "--runqlat=0");
+	parse_err("invalid --runqlat interval", "--runqlat=x");
+	parse_err("invalid --runqlat interval", "--runqlat=86401");
+	parse_err("invalid --runqlat-human interval", "--runqlat-human=-1");
+	parse_err("cannot be combined with --replay", "--runqlat", "--replay", "/tmp/x.twr");
 }
