@@ -37,6 +37,7 @@ integration: build
 
 bench: build
 	for w in exec file tty; do bash testing/bench/agent_bench.sh $(BUILD) $$w || exit 1; done
+	bash testing/bench/sched_bench.sh $(BUILD)
 
 # Unit tests built with AddressSanitizer and UBSan.
 asan: deps
@@ -48,7 +49,7 @@ asan: deps
 fuzz: deps
 	CC=clang cmake -S . -B $(BUILD)-fuzz -DTW_FUZZ=ON \
 	  -DCMAKE_C_FLAGS="-g -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined"
-	cmake --build $(BUILD)-fuzz -j $(JOBS) --target fuzz_decode fuzz_replay fuzz_cli
+	cmake --build $(BUILD)-fuzz -j $(JOBS) --target fuzz_decode fuzz_replay fuzz_cli fuzz_dns
 	bash testing/fuzz/run_fuzz.sh $(BUILD)-fuzz $(FUZZ_SECONDS)
 
 clean:

@@ -45,6 +45,14 @@ struct {
 	__type(value, struct tw_sched_cg_stats);
 } tw_sched_cgroups SEC(".maps");
 
+/* The per-CPU slots in front of tw_sched_cgroups (tracewire_sched_wire.h). */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 2 * TW_SCHED_SLOTS);
+	__type(key, __u32);
+	__type(value, struct tw_sched_cg_slot);
+} tw_sched_slots SEC(".maps");
+
 /* Cross-cgroup meetings; shared with atomics (rarer than switches). */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -86,9 +94,20 @@ static __always_inline void tw_sched__stamp(struct task_struct *t, __u64 now)
 
 static __always_inline struct tw_sched_cg_stats *tw_sched__cg(__u64 id, __u32 gen)
 {
+	__u32 idx = (gen << TW_SCHED_SLOT_BITS) | (__u32)(id & (TW_SCHED_SLOTS - 1));
+	struct tw_sched_cg_slot *slot = bpf_map_lookup_elem(&tw_sched_slots, &idx);
 	struct tw_sched_cg_key k = {.cgroup_id = id, .gen = gen};
-	struct tw_sched_cg_stats *s = bpf_map_lookup_elem(&tw_sched_cgroups, &k);
+	struct tw_sched_cg_stats *s;
 
+	if (slot) {
+		if (slot->cgroup_id == id)
+			return &slot->s;
+		if (!slot->cgroup_id) { /* per-CPU: no other writer can race for it */
+			slot->cgroup_id = id;
+			return &slot->s;
+		}
+	}
+	s = bpf_map_lookup_elem(&tw_sched_cgroups, &k);
 	if (s)
 		return s;
 	/* first switch of this cgroup in this interval (or the map is full) */

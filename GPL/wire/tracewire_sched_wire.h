@@ -53,6 +53,23 @@ struct tw_sched_cg_stats {
 	__u32 buckets[TW_SCHED_BUCKETS];
 };
 
+/*
+ * The fast path for per-cgroup stats: a per-CPU array of slots, a block of
+ * TW_SCHED_SLOTS per generation, indexed by gen * TW_SCHED_SLOTS +
+ * (cgroup_id % TW_SCHED_SLOTS). A switch claims a free slot (cgroup_id 0)
+ * for its cgroup on its CPU, or finds the one it claimed; an array lookup is
+ * inlined by the verifier, a hash lookup is a function call and a hash. A
+ * cgroup whose slot another cgroup holds on that CPU uses the hash map. The
+ * library reads the finished generation's slots and zeroes them.
+ */
+#define TW_SCHED_SLOT_BITS 6
+#define TW_SCHED_SLOTS (1 << TW_SCHED_SLOT_BITS)
+
+struct tw_sched_cg_slot {
+	__u64 cgroup_id; /* 0: free */
+	struct tw_sched_cg_stats s;
+};
+
 /* (victim, offender) pair: only switches between tasks of two different cgroups. */
 struct tw_sched_pair_key {
 	__u64 victim;

@@ -53,7 +53,9 @@ enum tw_event_type {
 	TW_EVENT_NETWORK_CONNECTION_ACCEPTED = 19,  /* struct tw_net_connection: accept() */
 	TW_EVENT_NETWORK_CONNECTION_CLOSED = 20,    /* struct tw_net_connection: released by its owner */
 	TW_EVENT_NETWORK_TCP_METRICS = 21,          /* struct tw_tcp_metrics: at the end, or periodic */
-	/* 22..63 reserved for network and scheduler events */
+	TW_EVENT_NETWORK_UDP_FLOW = 22,             /* struct tw_udp_flow: per socket and peer */
+	TW_EVENT_NETWORK_DNS = 23,                  /* struct tw_dns_message: a DNS message over UDP */
+	/* 24..63 reserved for network and scheduler events */
 	TW_EVENT_TYPE_MAX = 64,
 };
 
@@ -78,6 +80,7 @@ enum tw_field_type {
 	TW_FIELD_MODULE_NAME = 16,   /* string */
 	TW_FIELD_MODULE_VERSION = 17,
 	TW_FIELD_MODULE_SRCVERSION = 18,
+	TW_FIELD_DNS_PACKET = 19,    /* raw bytes: a DNS message as carried in UDP (cap 512) */
 	TW_FIELD_TYPE_MAX = 64,
 };
 
@@ -89,6 +92,7 @@ enum tw_field_type {
 #define TW_CAP_ENV (40 * 1024)
 #define TW_CAP_PATH 4096
 #define TW_CAP_TTY_OUT (8 * 1024)
+#define TW_CAP_DNS_PACKET 512
 
 /* Pid block: who did it, as seen from the root pid namespace unless noted. */
 struct tw_pid_info {
@@ -371,6 +375,47 @@ struct tw_tcp_metrics {
 	__u64 segs_out, segs_in;
 	__u64 duration_ns;
 	char comm[16];
+};
+
+/* tw_udp_flow.reason */
+#define TW_UDP_FLOW_CLOSED 1     /* the socket was released: final counts */
+#define TW_UDP_FLOW_INTERVAL 2   /* periodic record of a live flow */
+
+/*
+ * UDP traffic of one socket with one peer, counted per datagram in the
+ * kernel and reported when the socket is released and periodically; never
+ * one event per datagram. Bytes are UDP payload. The tuple's source is this
+ * host's end.
+ */
+struct tw_udp_flow {
+	struct tw_event_header hdr;   /* pid block of the socket's owner */
+	struct tw_net_tuple tuple;
+	__u64 cookie;
+	__u32 netns;
+	__u32 reason;                 /* TW_UDP_FLOW_* */
+	__u32 flags;                  /* TW_NET_FLAG_OWNER_UNKNOWN when created before the agent */
+	__u32 pad;
+	__u64 packets_out, bytes_out;
+	__u64 packets_in, bytes_in;
+	__u64 first_ns, last_ns;      /* boot time of the first and the latest datagram */
+	char comm[16];
+};
+
+/* tw_dns_message.direction */
+#define TW_DNS_SENT 1
+#define TW_DNS_RECEIVED 2
+
+/* A DNS message (port 53) a process sent or received over UDP, parsed in userspace. */
+struct tw_dns_message {
+	struct tw_event_header hdr;   /* pid block of the socket's owner */
+	struct tw_net_tuple tuple;    /* source: this host's end */
+	__u64 cookie;
+	__u32 netns;
+	__u32 direction;              /* TW_DNS_* */
+	__u32 flags;                  /* TW_NET_FLAG_OWNER_UNKNOWN */
+	__u32 orig_len;               /* UDP payload length (DNS_PACKET holds at most 512) */
+	char comm[16];
+	struct tw_varlen_fields vl;   /* DNS_PACKET */
 };
 
 /* Pid filter flags: value of the kernel's pid filter map and of library pid rules. */

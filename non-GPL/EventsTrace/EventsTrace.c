@@ -463,11 +463,20 @@ static int open_sched(struct trace_state *st)
 /* Report the partial last interval (as runqlat does on Ctrl-C), then detach. */
 static void close_sched(struct trace_state *st)
 {
+	struct tw_sched_stats ss;
+
 	if (!st->sched)
 		return;
 	if (!st->stdout_closed)
 		tw_sched_flush(st->sched);
 	fflush(NULL);
+	/* the kernel side never drops silently: say so if a map was full */
+	if (!tw_sched_stats(st->sched, &ss) &&
+	    (ss.dropped_cgroup_full | ss.dropped_pair_full | ss.dropped_task_storage))
+		fprintf(stderr, "EventsTrace: run-queue latency lost updates: %" PRIu64
+				" (cgroup map full), %" PRIu64 " (offender map full), %" PRIu64
+				" (task storage)\n",
+			ss.dropped_cgroup_full, ss.dropped_pair_full, ss.dropped_task_storage);
 	tw_sched_close(st->sched);
 	st->sched = NULL;
 }

@@ -22,7 +22,9 @@
 
 #include "bpf_globals.h"
 #include "exit_order.h"
+#include "net_json.h"
 #include "net_probes.h"
+#include "udp_probes.h"
 #include "probe_table.h"
 #include "tracewire.h"
 
@@ -33,6 +35,7 @@
 #define TW_MAX_LINKS 256
 #define TW_DEFAULT_WRITE_WINDOW_MS 1000
 #define TW_DEFAULT_EXIT_HOLD_MS 500
+#define TW_DEFAULT_UDP_INTERVAL_MS 60000
 #define TW_EXIT_ORDER_MAX_OPEN (1u << 20)
 
 /* Maps every object declares; the first object loaded owns them. */
@@ -70,9 +73,15 @@ struct tw_ctx {
 
 	uint64_t received[TW_EVENT_TYPE_MAX];
 	uint64_t decode_errors[TW_DECODE_ERROR_MAX];
+	uint64_t dns_malformed;
 	struct tw_exit_order *exit_order; /* NULL unless both EXIT and connections are traced */
-	struct bpf_link *metrics_iter;    /* periodic TCP metrics, NULL when off */
-	int64_t next_metrics_ns;          /* CLOCK_MONOTONIC */
+	/* iterators run on a timer: periodic TCP metrics, UDP flow reports */
+	struct tw_periodic {
+		const char *what;
+		struct bpf_link *iter;
+		int64_t interval_ns, next_ns; /* CLOCK_MONOTONIC */
+	} periodic[2];
+	size_t n_periodic;
 };
 
 void tw_options_init(struct tw_options *o)
@@ -85,6 +94,7 @@ void tw_options_init(struct tw_options *o)
 	o->exclude_self = true;
 	o->file_write_window_ms = TW_DEFAULT_WRITE_WINDOW_MS;
 	o->exit_hold_ms = TW_DEFAULT_EXIT_HOLD_MS;
+	o->udp_flow_interval_ms = TW_DEFAULT_UDP_INTERVAL_MS;
 }
 
 /* libbpf's print callback is process-wide; route it to the open context's logger. */
@@ -176,6 +186,7 @@ static int set_globals(struct tw_ctx *ctx, struct bpf_object *obj)
 	uint32_t include = 0, used = o->n_pid_rules > 0 || o->exclude_self;
 	uint32_t env = o->capture_env, cg = detect_cgroup_hierarchy();
 	uint64_t wake = o->wakeup_bytes, window = o->file_write_window_ms * 1000000ull;
+	uint64_t udp_interval = o->udp_flow_interval_ms * 1000000ull;
 	uint32_t path_used = o->n_path_rules > 0, path_include = 0;
 	uint32_t task_cfg[3] = {0, 0, 0}; /* comm, uid, cgroup: TW_TASK_FILTER_* */
 	uint32_t nr_write = SYS_write, nr_writev = SYS_writev, nr_pwritev2 = SYS_pwritev2;
@@ -192,6 +203,7 @@ static int set_globals(struct tw_ctx *ctx, struct bpf_object *obj)
 	    {"tw_cfg_tty_budget_bytes", &o->tty_budget_bytes, 8},
 	    {"tw_cfg_nr_write", &nr_write, 4},       {"tw_cfg_nr_writev", &nr_writev, 4},
 	    {"tw_cfg_nr_pwritev2", &nr_pwritev2, 4},
+	    {"tw_cfg_udp_interval_ns", &udp_interval, 8},
 	    {"tw_cfg_comm_filter", &task_cfg[TW_RULE_COMM], 4},
 	    {"tw_cfg_uid_filter", &task_cfg[TW_RULE_UID], 4},
 	    {"tw_cfg_cgroup_filter", &task_cfg[TW_RULE_CGROUP], 4},
@@ -373,6 +385,10 @@ static int on_sample(void *arg, void *data, size_t len)
 	}
 	ev.ts_realtime_ns = ev.hdr->ts_boot_ns + ctx->realtime_offset_ns;
 	ctx->received[ev.hdr->type]++;
+	if (ev.hdr->type == TW_EVENT_NETWORK_DNS && tw_dns_event_malformed(&ev)) {
+		ctx->dns_malformed++; /* counted and skipped: nothing in it can be trusted */
+		return 0;
+	}
 	if (ctx->exit_order)
 		return tw_exit_order_feed(ctx->exit_order, &ev, deliver, ctx) ? -ECANCELED : 0;
 	return deliver(ctx, &ev) ? -ECANCELED : 0;
@@ -387,23 +403,45 @@ static int exit_order_tick(struct tw_ctx *ctx, int flush)
 											 : 0;
 }
 
-/* Work due on a timer: periodic TCP metrics of live flows. */
+/* Work due on a timer: the periodic iterators. */
 static void run_timers(struct tw_ctx *ctx)
 {
 	int64_t now;
 	int err;
 
-	if (!ctx->metrics_iter)
+	if (!ctx->n_periodic)
 		return;
 	now = clock_ns(CLOCK_MONOTONIC);
-	if (now < ctx->next_metrics_ns)
-		return;
-	/* the next run keeps the cadence; after a long stall it starts over from now */
-	ctx->next_metrics_ns += (int64_t)ctx->opts.tcp_metrics_interval_ms * 1000000;
-	if (ctx->next_metrics_ns < now)
-		ctx->next_metrics_ns = now + (int64_t)ctx->opts.tcp_metrics_interval_ms * 1000000;
-	if ((err = tw_net_metrics_iter_run(ctx->metrics_iter)))
-		tw_log(ctx, TW_LOG_WARN, "periodic TCP metrics: %s", strerror(-err));
+	for (size_t i = 0; i < ctx->n_periodic; i++) {
+		struct tw_periodic *p = &ctx->periodic[i];
+		if (now < p->next_ns)
+			continue;
+		/* the next run keeps the cadence; after a long stall it starts over from now */
+		p->next_ns += p->interval_ns;
+		if (p->next_ns < now)
+			p->next_ns = now + p->interval_ns;
+		if ((err = tw_iter_run(p->iter)))
+			tw_log(ctx, TW_LOG_WARN, "%s: %s", p->what, strerror(-err));
+	}
+}
+
+static int add_periodic(struct tw_ctx *ctx, const char *what, struct bpf_link *iter,
+			uint32_t interval_ms)
+{
+	struct tw_periodic *p = &ctx->periodic[ctx->n_periodic];
+
+	if (!iter)
+		return -errno;
+	if (ctx->n_periodic == sizeof(ctx->periodic) / sizeof(ctx->periodic[0])) {
+		bpf_link__destroy(iter);
+		return -E2BIG;
+	}
+	p->what = what;
+	p->iter = iter;
+	p->interval_ns = (int64_t)interval_ms * 1000000;
+	p->next_ns = clock_ns(CLOCK_MONOTONIC) + p->interval_ns;
+	ctx->n_periodic++;
+	return 0;
 }
 
 int tw_ctx_flush(struct tw_ctx *ctx)
@@ -563,15 +601,18 @@ int tw_ctx_open(struct tw_ctx **out, const struct tw_options *opts, tw_event_fn 
 	ctx->rb = ring_buffer__new(ctx->map_fd[MAP_RINGBUF], on_sample, ctx, NULL);
 	if (!ctx->rb)
 		return fail(ctx, err, errlen, errno, "ring buffer setup failed: %s", strerror(errno));
-	for (size_t i = 0; i < ctx->n_objs && ctx->opts.tcp_metrics_interval_ms; i++) {
-		if (ctx->objs[i].def != &tw_network_domain)
-			continue;
-		ctx->metrics_iter = tw_net_metrics_iter_attach(ctx->objs[i].obj);
-		if (!ctx->metrics_iter)
-			return fail(ctx, err, errlen, errno, "attaching the TCP metrics iterator failed: %s",
-				    strerror(errno));
-		ctx->next_metrics_ns = clock_ns(CLOCK_MONOTONIC) +
-				       (int64_t)ctx->opts.tcp_metrics_interval_ms * 1000000;
+	for (size_t i = 0; i < ctx->n_objs; i++) {
+		if (ctx->objs[i].def == &tw_network_domain && ctx->opts.tcp_metrics_interval_ms)
+			rc = add_periodic(ctx, "periodic TCP metrics",
+					  tw_net_metrics_iter_attach(ctx->objs[i].obj),
+					  ctx->opts.tcp_metrics_interval_ms);
+		else if (ctx->objs[i].def == &tw_udp_domain &&
+			 (ctx->opts.event_mask & TW_EVENT_BIT(TW_EVENT_NETWORK_UDP_FLOW)))
+			rc = add_periodic(ctx, "UDP flow reports",
+					  tw_udp_flows_iter_attach(ctx->objs[i].obj), TW_UDP_TICK_MS);
+		if (rc)
+			return fail(ctx, err, errlen, rc, "attaching a periodic iterator failed: %s",
+				    strerror(-rc));
 	}
 	if (ctx->opts.exit_hold_ms && (ctx->opts.event_mask & TW_EVENT_BIT(TW_EVENT_PROCESS_EXIT)) &&
 	    (ctx->opts.event_mask & TW_EVENT_BIT(TW_EVENT_NETWORK_CONNECTION_CLOSED))) {
@@ -632,7 +673,8 @@ void tw_ctx_close(struct tw_ctx *ctx)
 		return;
 	exit_order_tick(ctx, 1); /* nothing held back is lost at close */
 	tw_exit_order_free(ctx->exit_order);
-	bpf_link__destroy(ctx->metrics_iter);
+	for (size_t i = 0; i < ctx->n_periodic; i++)
+		bpf_link__destroy(ctx->periodic[i].iter);
 	ring_buffer__free(ctx->rb);
 	destroy_links_parallel(&ctx->links);
 	for (size_t i = 0; i < ctx->n_objs; i++)
@@ -725,6 +767,7 @@ int tw_ctx_stats(struct tw_ctx *ctx, struct tw_stats *out)
 		out->decode_errors[r] = ctx->decode_errors[r];
 		out->decode_errors_total += ctx->decode_errors[r];
 	}
+	out->dns_malformed = ctx->dns_malformed;
 	if (ctx->exit_order) {
 		struct tw_exit_order_stats eo;
 		tw_exit_order_stats(ctx->exit_order, &eo);

@@ -43,6 +43,9 @@ static const struct tw_type_info type_info[TW_EVENT_TYPE_MAX] = {
 	NET_TYPE(TW_EVENT_NETWORK_CONNECTION_CLOSED, "NETWORK_CONNECTION_CLOSED"),
 #undef NET_TYPE
 	[TW_EVENT_NETWORK_TCP_METRICS] = {"NETWORK_TCP_METRICS", sizeof(struct tw_tcp_metrics), 0},
+	[TW_EVENT_NETWORK_UDP_FLOW] = {"NETWORK_UDP_FLOW", sizeof(struct tw_udp_flow), 0},
+	[TW_EVENT_NETWORK_DNS] = {"NETWORK_DNS", sizeof(struct tw_dns_message),
+				  offsetof(struct tw_dns_message, vl)},
 };
 
 static const char *const field_names[TW_FIELD_TYPE_MAX] = {
@@ -64,6 +67,7 @@ static const char *const field_names[TW_FIELD_TYPE_MAX] = {
 	[TW_FIELD_MODULE_NAME] = "module_name",
 	[TW_FIELD_MODULE_VERSION] = "module_version",
 	[TW_FIELD_MODULE_SRCVERSION] = "module_srcversion",
+	[TW_FIELD_DNS_PACKET] = "dns_packet",
 };
 
 static const char *const decode_errors[TW_DECODE_ERROR_MAX] = {

@@ -434,6 +434,8 @@ void tw_event_to_json(struct tw_json *j, const struct tw_event *ev)
 	case TW_EVENT_NETWORK_CONNECTION_ACCEPTED:
 	case TW_EVENT_NETWORK_CONNECTION_CLOSED:
 	case TW_EVENT_NETWORK_TCP_METRICS:
+	case TW_EVENT_NETWORK_UDP_FLOW:
+	case TW_EVENT_NETWORK_DNS:
 		tw_net_event_json(j, ev);
 		break;
 	default:

@@ -3,6 +3,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include "dns.h"
 #include "net_json.h"
 
 const char *tw_net_addr_str(uint16_t family, const uint8_t addr[16], char *buf, size_t len)
@@ -110,10 +111,130 @@ static void metrics_json(struct tw_json *j, const struct tw_tcp_metrics *m)
 	tw_json_u64(j, "duration_ns", m->duration_ns);
 }
 
+/* The identity of a UDP flow or datagram: no TCP state. */
+static void udp_json(struct tw_json *j, const struct tw_net_tuple *t, uint64_t cookie,
+		     uint32_t netns, uint32_t flags)
+{
+	tw_json_begin_object(j, "network");
+	tw_json_raw_string(j, "family", t->family == AF_INET ? "ipv4" : t->family == AF_INET6 ? "ipv6"
+											      : "unknown");
+	tw_json_raw_string(j, "transport", "udp");
+	endpoint_json(j, "source", t->family, t->saddr, t->sport);
+	endpoint_json(j, "destination", t->family, t->daddr, t->dport);
+	tw_json_u64(j, "netns", netns);
+	tw_json_u64(j, "cookie", cookie);
+	tw_json_bool(j, "owner_unknown", flags & TW_NET_FLAG_OWNER_UNKNOWN);
+	tw_json_end_object(j);
+}
+
+static void udp_flow_json(struct tw_json *j, const struct tw_udp_flow *f)
+{
+	tw_json_string(j, "comm", f->comm, strnlen(f->comm, sizeof(f->comm)));
+	udp_json(j, &f->tuple, f->cookie, f->netns, f->flags);
+	tw_json_raw_string(j, "reason", f->reason == TW_UDP_FLOW_INTERVAL ? "interval" : "closed");
+	tw_json_u64(j, "packets_out", f->packets_out);
+	tw_json_u64(j, "bytes_out", f->bytes_out);
+	tw_json_u64(j, "packets_in", f->packets_in);
+	tw_json_u64(j, "bytes_in", f->bytes_in);
+	tw_json_u64(j, "first_boot_ns", f->first_ns);
+	tw_json_u64(j, "last_boot_ns", f->last_ns);
+}
+
+static void type_json(struct tw_json *j, const char *key, uint16_t type)
+{
+	const char *name = tw_dns_type_name(type);
+	if (name)
+		tw_json_raw_string(j, key, name);
+	else
+		tw_json_u64(j, key, type);
+}
+
+/* Parsed DNS message; the library has already dropped (and counted) malformed ones. */
+static void dns_json(struct tw_json *j, const struct tw_event *ev)
+{
+	const struct tw_dns_message *m = (const void *)ev->hdr;
+	const struct tw_varlen_field *f = tw_event_field(ev, TW_FIELD_DNS_PACKET);
+	static __thread struct tw_dns_message_parsed d; /* large: not on the stack */
+	const char *rcode;
+	int err;
+
+	tw_json_string(j, "comm", m->comm, strnlen(m->comm, sizeof(m->comm)));
+	udp_json(j, &m->tuple, m->cookie, m->netns, m->flags);
+	tw_json_begin_object(j, "dns");
+	tw_json_raw_string(j, "direction", m->direction == TW_DNS_SENT ? "sent" : "received");
+	tw_json_u64(j, "length", m->orig_len);
+	tw_json_bool(j, "capture_truncated", f && (f->flags & TW_FIELD_FLAG_TRUNCATED));
+	err = f ? tw_dns_parse((const uint8_t *)f->data, f->size, f->flags & TW_FIELD_FLAG_TRUNCATED, &d)
+		: -TW_DNS_SHORT;
+	if (err) {
+		tw_json_raw_string(j, "error", err == -TW_DNS_BAD_NAME    ? "bad name"
+					       : err == -TW_DNS_BAD_RDATA ? "bad record data"
+									  : "short message");
+		tw_json_end_object(j);
+		return;
+	}
+	tw_json_u64(j, "id", d.id);
+	tw_json_bool(j, "response", d.response);
+	tw_json_u64(j, "opcode", d.opcode);
+	if ((rcode = tw_dns_rcode_name(d.rcode)))
+		tw_json_raw_string(j, "rcode", rcode);
+	else
+		tw_json_u64(j, "rcode", d.rcode);
+	tw_json_bool(j, "authoritative", d.authoritative);
+	tw_json_bool(j, "truncated", d.truncated);
+	tw_json_bool(j, "recursion_desired", d.recursion_desired);
+	tw_json_bool(j, "recursion_available", d.recursion_available);
+	tw_json_begin_array(j, "questions");
+	for (size_t i = 0; i < d.n_questions; i++) {
+		tw_json_begin_object(j, NULL);
+		tw_json_string(j, "name", d.questions[i].name, strlen(d.questions[i].name));
+		type_json(j, "type", d.questions[i].type);
+		tw_json_u64(j, "class", d.questions[i].qclass);
+		tw_json_end_object(j);
+	}
+	tw_json_end_array(j);
+	tw_json_begin_array(j, "answers");
+	for (size_t i = 0; i < d.n_answers; i++) {
+		const struct tw_dns_answer *a = &d.answers[i];
+		tw_json_begin_object(j, NULL);
+		tw_json_string(j, "name", a->name, strlen(a->name));
+		type_json(j, "type", a->type);
+		tw_json_u64(j, "class", a->rclass);
+		tw_json_u64(j, "ttl", a->ttl);
+		if (a->data[0])
+			tw_json_string(j, "data", a->data, strlen(a->data));
+		else
+			tw_json_u64(j, "rdlength", a->rdlength);
+		tw_json_end_object(j);
+	}
+	tw_json_end_array(j);
+	tw_json_u64(j, "answer_count", d.ancount);
+	tw_json_end_object(j);
+}
+
 void tw_net_event_json(struct tw_json *j, const struct tw_event *ev)
 {
-	if (ev->hdr->type == TW_EVENT_NETWORK_TCP_METRICS)
+	switch (ev->hdr->type) {
+	case TW_EVENT_NETWORK_TCP_METRICS:
 		metrics_json(j, (const struct tw_tcp_metrics *)ev->hdr);
-	else
+		break;
+	case TW_EVENT_NETWORK_UDP_FLOW:
+		udp_flow_json(j, (const struct tw_udp_flow *)ev->hdr);
+		break;
+	case TW_EVENT_NETWORK_DNS:
+		dns_json(j, ev);
+		break;
+	default:
 		connection_json(j, (const struct tw_net_connection *)ev->hdr);
+		break;
+	}
+}
+
+bool tw_dns_event_malformed(const struct tw_event *ev)
+{
+	const struct tw_varlen_field *f = tw_event_field(ev, TW_FIELD_DNS_PACKET);
+	static __thread struct tw_dns_message_parsed d;
+
+	return !f || tw_dns_parse((const uint8_t *)f->data, f->size,
+				  f->flags & TW_FIELD_FLAG_TRUNCATED, &d) != 0;
 }

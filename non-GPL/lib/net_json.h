@@ -8,6 +8,8 @@
 #include "json_writer.h"
 #include "tracewire_decode.h"
 
+#include <stdbool.h>
+
 /* The members after the common header of a NETWORK_* event. */
 void tw_net_event_json(struct tw_json *j, const struct tw_event *ev);
 
@@ -15,5 +17,8 @@ void tw_net_event_json(struct tw_json *j, const struct tw_event *ev);
 const char *tw_net_addr_str(uint16_t family, const uint8_t addr[16], char *buf, size_t len);
 /* "ESTABLISHED", ... for a TCP state number, NULL if unknown. */
 const char *tw_tcp_state_name(uint32_t state);
+
+/* A NETWORK_DNS event whose message does not parse (the library counts and drops these). */
+bool tw_dns_event_malformed(const struct tw_event *ev);
 
 #endif

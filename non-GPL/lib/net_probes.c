@@ -57,8 +57,8 @@ const char *tw_cgroup2_root(void)
 	return root;
 }
 
-static int attach_cgroup_root(struct bpf_program *prog, const struct tw_options *o,
-			      struct tw_links *out)
+int tw_attach_cgroup_root(struct bpf_program *prog, const struct tw_options *o,
+			  struct tw_links *out)
 {
 	const char *root = tw_cgroup2_root();
 	struct bpf_link *link;
@@ -122,10 +122,10 @@ static bool periodic_metrics_wanted(const struct tw_options *o)
 	return o->tcp_metrics_interval_ms > 0;
 }
 
-struct bpf_link *tw_net_metrics_iter_attach(struct bpf_object *obj)
+struct bpf_link *tw_map_iter_attach(struct bpf_object *obj, const char *program, const char *map)
 {
-	struct bpf_program *prog = bpf_object__find_program_by_name(obj, "tw_net_metrics_tick");
-	int map_fd = bpf_object__find_map_fd_by_name(obj, "tw_flows");
+	struct bpf_program *prog = bpf_object__find_program_by_name(obj, program);
+	int map_fd = bpf_object__find_map_fd_by_name(obj, map);
 	DECLARE_LIBBPF_OPTS(bpf_iter_attach_opts, opts);
 	union bpf_iter_link_info info;
 
@@ -140,7 +140,12 @@ struct bpf_link *tw_net_metrics_iter_attach(struct bpf_object *obj)
 	return bpf_program__attach_iter(prog, &opts);
 }
 
-int tw_net_metrics_iter_run(struct bpf_link *iter)
+struct bpf_link *tw_net_metrics_iter_attach(struct bpf_object *obj)
+{
+	return tw_map_iter_attach(obj, "tw_net_metrics_tick", "tw_flows");
+}
+
+int tw_iter_run(struct bpf_link *iter)
 {
 	char buf[256];
 	ssize_t n;
@@ -157,10 +162,10 @@ int tw_net_metrics_iter_run(struct bpf_link *iter)
 }
 
 static const struct tw_program_def network_programs[] = {
-	{"tw_net_sockops", "sockops", TW_NET_TRACKING, false, attach_cgroup_root, NULL},
+	{"tw_net_sockops", "sockops", TW_NET_TRACKING, false, tw_attach_cgroup_root, NULL},
 	{"tw_net_accept_exit", "tracepoint/syscalls/sys_exit_accept4", TW_NET_TRACKING, false,
 	 attach_accept_exits, NULL},
-	{"tw_net_release", "cgroup/sock_release", TW_NET_TRACKING, false, attach_cgroup_root, NULL},
+	{"tw_net_release", "cgroup/sock_release", TW_NET_TRACKING, false, tw_attach_cgroup_root, NULL},
 	{"tw_net_cong_state", "tp_btf/tcp_cong_state_set", TW_EVENT_BIT(TW_EVENT_NETWORK_TCP_METRICS),
 	 false, NULL, NULL},
 	{"tw_net_reset_received", "tp_btf/tcp_receive_reset", TW_NET_CONN_END, false, NULL, NULL},

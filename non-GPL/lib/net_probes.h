@@ -15,12 +15,19 @@ extern const struct tw_domain_def tw_network_domain;
  */
 const char *tw_cgroup2_root(void);
 
+/* Probe table attach function: a cgroup program on the cgroup v2 root. */
+int tw_attach_cgroup_root(struct bpf_program *prog, const struct tw_options *o,
+			  struct tw_links *out);
+
 /*
- * Periodic TCP metrics: the iterator program over the flow table, attached
- * by the library (not by the probe table) because it is run on a timer.
- * attach returns NULL with errno set; run returns 0 or -errno.
+ * Iterators over a map that the library runs on a timer (periodic reports),
+ * so it attaches them itself rather than through the probe table. attach
+ * returns NULL with errno set when the program is not loaded; run returns 0
+ * or -errno.
  */
+struct bpf_link *tw_map_iter_attach(struct bpf_object *obj, const char *program, const char *map);
+int tw_iter_run(struct bpf_link *iter);
+/* Periodic TCP metrics: the iterator over the TCP flow table. */
 struct bpf_link *tw_net_metrics_iter_attach(struct bpf_object *obj);
-int tw_net_metrics_iter_run(struct bpf_link *iter);
 
 #endif

@@ -15,6 +15,7 @@
 #include "file.skel.h"
 #include "file_syscalls.h"
 #include "net_probes.h"
+#include "udp_probes.h"
 #include "probe_table.h"
 #include "proc_calls.h"
 #include "proc_calls.skel.h"
@@ -342,7 +343,7 @@ static const struct tw_domain_def proc_calls_domain = {
 
 /* Domains live in their own files once they grow (net_probes.c); this is the list. */
 const struct tw_domain_def *const tw_domains[] = {
-	&process_domain, &file_domain, &tty_domain, &proc_calls_domain, &tw_network_domain,
+	&process_domain, &file_domain, &tty_domain, &proc_calls_domain, &tw_network_domain, &tw_udp_domain,
 };
 const size_t tw_n_domains = ARRAY_LEN(tw_domains);
 

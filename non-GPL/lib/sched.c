@@ -473,6 +473,78 @@ static int drain_pairs(struct tw_sched *s, uint32_t gen, struct pair **out, size
 	return 0;
 }
 
+struct rec_set {
+	struct tw_sched_record *v;
+	size_t n, cap;
+};
+
+/* The record of cgroup id, created empty on first use; NULL when out of memory. */
+static struct tw_sched_record *rec_for(struct rec_set *rs, uint64_t id)
+{
+	for (size_t i = 0; i < rs->n; i++)
+		if (rs->v[i].cgroup_id == id)
+			return &rs->v[i];
+	if (rs->n == rs->cap) {
+		size_t cap = rs->cap ? rs->cap * 2 : 32;
+		struct tw_sched_record *v = realloc(rs->v, cap * sizeof(*v));
+		if (!v)
+			return NULL;
+		rs->v = v;
+		rs->cap = cap;
+	}
+	memset(&rs->v[rs->n], 0, sizeof(rs->v[0]));
+	rs->v[rs->n].cgroup_id = id;
+	return &rs->v[rs->n++];
+}
+
+static void add_stats(struct tw_sched_record *r, const struct tw_sched_cg_stats *p)
+{
+	r->sum_ns += p->sum_ns;
+	if (p->max_ns > r->max_ns)
+		r->max_ns = p->max_ns;
+	r->switches += p->switches;
+	r->preempted += p->preempted;
+	r->preempted_cross += p->preempted_cross;
+	for (int b = 0; b < TW_SCHED_BUCKETS; b++)
+		r->buckets[b] += p->buckets[b];
+}
+
+/* Generation gen's per-CPU slots into rs, then zeroed (the probe writes the other one). */
+static int drain_slots(struct tw_sched *s, uint32_t gen, struct rec_set *rs)
+{
+	int fd = bpf_map__fd(s->skel->maps.tw_sched_slots);
+	struct tw_sched_cg_slot *percpu = calloc(s->ncpus, sizeof(*percpu));
+	int rc = 0;
+
+	if (!percpu)
+		return -ENOMEM;
+	for (uint32_t i = 0; i < TW_SCHED_SLOTS && !rc; i++) {
+		uint32_t idx = (gen << TW_SCHED_SLOT_BITS) | i;
+		bool used = false;
+
+		if (bpf_map_lookup_elem(fd, &idx, percpu))
+			continue;
+		for (int c = 0; c < s->ncpus; c++) {
+			struct tw_sched_record *r;
+			if (!percpu[c].cgroup_id)
+				continue;
+			used = true;
+			if (!(r = rec_for(rs, percpu[c].cgroup_id))) {
+				rc = -ENOMEM;
+				break;
+			}
+			add_stats(r, &percpu[c].s);
+		}
+		if (used) {
+			memset(percpu, 0, s->ncpus * sizeof(*percpu));
+			bpf_map_update_elem(fd, &idx, percpu, BPF_ANY);
+		}
+	}
+	free(percpu);
+	return rc;
+}
+
+/* Generation gen of the per-cgroup hash (cgroups that found their slot taken) into rs, deleted. */
 static int drain_cgroups(struct tw_sched *s, uint32_t gen, struct tw_sched_record **out,
 			 size_t *n_out)
 {
@@ -480,13 +552,15 @@ static int drain_cgroups(struct tw_sched *s, uint32_t gen, struct tw_sched_recor
 	struct tw_sched_cg_key k, next;
 	struct tw_sched_cg_key *keys = NULL;
 	struct tw_sched_cg_stats *percpu = calloc(s->ncpus, sizeof(*percpu));
-	struct tw_sched_record *recs = NULL;
+	struct rec_set rs = {0};
 	size_t n = 0, cap = 0;
 	void *prev = NULL;
+	int rc = 0;
 
 	if (!percpu)
 		return -ENOMEM;
-	while (bpf_map_get_next_key(fd, prev, &next) == 0) {
+	rc = drain_slots(s, gen, &rs);
+	while (!rc && bpf_map_get_next_key(fd, prev, &next) == 0) {
 		struct tw_sched_record *r;
 
 		k = next;
@@ -494,38 +568,32 @@ static int drain_cgroups(struct tw_sched *s, uint32_t gen, struct tw_sched_recor
 		if (k.gen != gen || bpf_map_lookup_elem(fd, &k, percpu))
 			continue;
 		if (n == cap) {
-			cap = cap ? cap * 2 : 32;
-			recs = realloc(recs, cap * sizeof(*recs));
-			keys = realloc(keys, cap * sizeof(*keys));
-			if (!recs || !keys) {
-				free(recs);
-				free(keys);
-				free(percpu);
-				return -ENOMEM;
+			struct tw_sched_cg_key *grown = realloc(keys, (cap ? cap * 2 : 32) * sizeof(*keys));
+			if (!grown) {
+				rc = -ENOMEM;
+				break;
 			}
+			keys = grown;
+			cap = cap ? cap * 2 : 32;
 		}
-		keys[n] = k;
-		r = &recs[n++];
-		memset(r, 0, sizeof(*r));
-		r->cgroup_id = k.cgroup_id;
-		for (int c = 0; c < s->ncpus; c++) {
-			const struct tw_sched_cg_stats *p = &percpu[c];
-			r->sum_ns += p->sum_ns;
-			if (p->max_ns > r->max_ns)
-				r->max_ns = p->max_ns;
-			r->switches += p->switches;
-			r->preempted += p->preempted;
-			r->preempted_cross += p->preempted_cross;
-			for (int b = 0; b < TW_SCHED_BUCKETS; b++)
-				r->buckets[b] += p->buckets[b];
+		keys[n++] = k;
+		if (!(r = rec_for(&rs, k.cgroup_id))) {
+			rc = -ENOMEM;
+			break;
 		}
+		for (int c = 0; c < s->ncpus; c++)
+			add_stats(r, &percpu[c]);
 	}
 	for (size_t i = 0; i < n; i++)
 		bpf_map_delete_elem(fd, &keys[i]);
 	free(keys);
 	free(percpu);
-	*out = recs;
-	*n_out = n;
+	if (rc) {
+		free(rs.v);
+		return rc;
+	}
+	*out = rs.v;
+	*n_out = rs.n;
 	return 0;
 }
 

@@ -694,6 +694,11 @@ int ship_spool_take(struct ship_spool *sp, uint32_t max_records, size_t max_byte
 	seg->read_records += out->n;
 	sp->unread_records -= out->n;
 	sp->unread_bytes -= good;
+	if (seg->closed && seg->read_off >= seg->size && seg->read_records < seg->records) {
+		/* records damaged after they were written (counted as corrupt above): none left */
+		sp->unread_records -= seg->records - seg->read_records;
+		seg->records = seg->read_records;
+	}
 	out->seg_id = seg->id;
 	if (out->n) {
 		seg->inflight++;

@@ -79,6 +79,7 @@ void tw_stats_to_json(struct tw_json *j, const struct tw_stats *s, bool final)
 	tw_json_bool(j, "final", final);
 	tw_json_u64(j, "lost_total", s->lost_total);
 	tw_json_u64(j, "decode_errors_total", s->decode_errors_total);
+	tw_json_u64(j, "dns_malformed", s->dns_malformed);
 	tw_json_begin_object(j, "decode_errors");
 	for (int r = 1; r < TW_DECODE_ERROR_MAX; r++)
 		tw_json_u64(j, reasons[r], s->decode_errors[r]);

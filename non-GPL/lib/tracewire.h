@@ -45,7 +45,8 @@ extern "C" {
 #define TW_EVENTS_NETWORK                                                               \
 	(TW_EVENT_BIT(TW_EVENT_NETWORK_CONNECTION_ATTEMPTED) |                            \
 	 TW_EVENT_BIT(TW_EVENT_NETWORK_CONNECTION_ACCEPTED) |                             \
-	 TW_EVENT_BIT(TW_EVENT_NETWORK_CONNECTION_CLOSED) | TW_EVENT_BIT(TW_EVENT_NETWORK_TCP_METRICS))
+	 TW_EVENT_BIT(TW_EVENT_NETWORK_CONNECTION_CLOSED) | TW_EVENT_BIT(TW_EVENT_NETWORK_TCP_METRICS) | \
+	 TW_EVENT_BIT(TW_EVENT_NETWORK_UDP_FLOW) | TW_EVENT_BIT(TW_EVENT_NETWORK_DNS))
 #define TW_EVENTS_ALL (TW_EVENTS_PROCESS | TW_EVENTS_FILE | TW_EVENTS_TTY | TW_EVENTS_NETWORK)
 
 /* tw_pid_rule.flags: TW_PID_INCLUDE, TW_PID_EXCLUDE, TW_PID_DESCENDANTS (tracewire_wire.h) */
@@ -92,6 +93,9 @@ struct tw_options {
 	bool exclude_self;          /* never report the calling process (default on) */
 	uint32_t tcp_metrics_interval_ms; /* NETWORK_TCP_METRICS also every this often for each
 				       live flow (reason "interval"); 0 (default): only at the end */
+	uint32_t udp_flow_interval_ms; /* NETWORK_UDP_FLOW also every this often for each live
+				       flow (reason "interval"); 0: only when the socket is
+				       released; default 60000 */
 	uint32_t exit_hold_ms;      /* a PROCESS_EXIT waits up to this long for the
 				       NETWORK_CONNECTION_CLOSED of connections the process held
 				       (the kernel reports the exit first); default 500, 0: never */
@@ -149,6 +153,7 @@ struct tw_stats {
 	uint64_t exits_hold_expired;    /* ...and were released by the deadline instead */
 	uint64_t connections_untracked; /* opens not tracked for ordering (table full) */
 	uint64_t connections_open;      /* reported open, not yet closed */
+	uint64_t dns_malformed;         /* NETWORK_DNS messages that did not parse: dropped */
 };
 
 struct tw_ctx;

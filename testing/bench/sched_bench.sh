@@ -112,7 +112,7 @@ for m in floor runqlat; do
   "$pingpong" "$stats_seconds" 0 > /dev/null
   line=""
   for id in $(prog_ids "$holder"); do
-    s=$(bpftool prog show id "$id" 2> /dev/null | head -1) || continue
+    s=$(bpftool prog show id "$id" 2> /dev/null | awk "NR == 1") || continue
     name=$(echo "$s" | grep -o ' name [a-z_0-9]*' | awk '{print $2}')
     read -r ns cnt < <(echo "$s" | grep -o 'run_time_ns [0-9]* run_cnt [0-9]*' | awk '{print $2, $4}') || true
     per=0

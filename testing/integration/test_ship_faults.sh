@@ -15,6 +15,8 @@
 # 2. a 400: the batch goes to the dead-letter file with the answer, and is counted.
 # 3. SIGKILL with everything spooled and the collector away; a restart delivers all.
 # 4. SIGKILL in the middle of sending; a restart delivers everything committed.
+# 5. HTTPS: a self-signed certificate is refused by default (retried, nothing delivered),
+#    accepted with --ca-file, and with --insecure only when asked for.
 set -u
 COLLECTOR=$1
 FEED=$2
@@ -162,6 +164,30 @@ seq 0 "$committed" > "$T/want4"
 [ "$(tail -1 "$T/got4")" -lt 4000 ] || fail "numbers beyond what was enqueued"
 check_ids_stable "$T/mid.store"
 echo "   $(wc -l < "$T/mid.store") lines stored for $(wc -l < "$T/got4") distinct events (at least once)"
+
+echo "== 5. TLS verification"
+openssl req -x509 -newkey rsa:2048 -nodes -keyout "$T/key.pem" -out "$T/cert.pem" -days 2 \
+	-subj /CN=localhost -addext "subjectAltName=DNS:localhost,IP:127.0.0.1" > /dev/null 2>&1 ||
+	fail "openssl cannot make a test certificate"
+rm -f "$T/tls.port"
+"$COLLECTOR" --port 0 --port-file "$T/tls.port" --store "$T/tls.store" --log "$T/tls.log" \
+	--tls-cert "$T/cert.pem" --tls-key "$T/key.pem" &
+pids+=("$!")
+for _ in $(seq 100); do [ -s "$T/tls.port" ] && break; sleep 0.05; done
+port=$(cat "$T/tls.port")
+"$FEED" --url "https://127.0.0.1:$port/" --spool "$T/spool5" --count 20 --drain-ms 1500 \
+	--backoff-ms 100,300 > "$T/feed5a.out" 2> /dev/null && fail "an unverifiable certificate was accepted"
+echo "   default: shipped $(stat_of shipped "$T/feed5a.out"), last error: $(stat_of last_error "$T/feed5a.out")"
+[ "$(stat_of shipped "$T/feed5a.out")" = 0 ] || fail "events went to a server whose certificate is not trusted"
+grep -q "last_error=SSL certificate problem" "$T/feed5a.out" || fail "the refusal does not say why"
+[ ! -s "$T/tls.store" ] || fail "the collector stored events over an unverified connection"
+"$FEED" --url "https://127.0.0.1:$port/" --spool "$T/spool5" --count 0 --ca-file "$T/cert.pem" \
+	--drain-ms 10000 > "$T/feed5b.out" 2> /dev/null || fail "not delivered with --ca-file"
+echo "   with the CA file: recovered $(stat_of recovered "$T/feed5b.out"), shipped $(stat_of shipped "$T/feed5b.out")"
+[ "$(stat_of shipped "$T/feed5b.out")" = 20 ] || fail "with the CA file, the 20 spooled events were not all shipped"
+"$FEED" --url "https://localhost:$port/" --spool "$T/spool6" --count 5 --insecure 1 \
+	--drain-ms 10000 > "$T/feed5c.out" 2> /dev/null || fail "not delivered with --insecure"
+[ "$(numbers "$T/tls.store" | wc -l)" = 20 ] || fail "the TLS collector does not have the 20 events"
 
 if [ "$failures" -ne 0 ]; then
 	echo "test_ship_faults: $failures failure(s); files in $T" >&2

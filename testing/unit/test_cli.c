@@ -90,7 +90,7 @@ Test(cli, defaults)
 	cr_expect_eq(c.event_mask, TW_EVENTS_ALL, "no event flag means all types");
 	cr_expect_eq(c.event_mask,
 		     TW_EVENTS_PROCESS | TW_EVENTS_FILE | TW_EVENTS_TTY | TW_EVENTS_NETWORK);
-	cr_expect_eq(c.event_mask, TW_EVENT_BIT(TW_EVENT_NETWORK_TCP_METRICS + 1) - 2, "types 1..21");
+	cr_expect_eq(c.event_mask, TW_EVENT_BIT(TW_EVENT_NETWORK_DNS + 1) - 2, "types 1..23");
 	cr_expect_eq(c.write_window_ms, -1, "library default");
 	cr_expect_eq(c.tty_budget_bytes, 0, "no tty budget");
 	cr_expect_eq(c.n_path_rules, 0);

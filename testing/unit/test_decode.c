@@ -144,8 +144,8 @@ Test(layout, fixed_size_and_varlen_offset)
 	cr_expect_eq(tw_event_fixed_size(TW_EVENT_PROCESS_TTY_WRITE), sizeof(struct tw_tty_write));
 	cr_expect_eq(tw_event_varlen_offset(TW_EVENT_PROCESS_TTY_WRITE), offsetof(struct tw_tty_write, vl));
 
-	/* 22..63 are reserved, not known */
-	const uint32_t unknown[] = {TW_EVENT_NONE, TW_EVENT_NETWORK_TCP_METRICS + 1, 40, TW_EVENT_TYPE_MAX - 1,
+	/* 24..63 are reserved, not known */
+	const uint32_t unknown[] = {TW_EVENT_NONE, TW_EVENT_NETWORK_DNS + 1, 40, TW_EVENT_TYPE_MAX - 1,
 				    TW_EVENT_TYPE_MAX, 65, 0xFFFF, UINT32_MAX};
 	for (size_t i = 0; i < sizeof(unknown) / sizeof(unknown[0]); i++) {
 		cr_expect_eq(tw_event_fixed_size(unknown[i]), 0, "type %u", unknown[i]);
@@ -167,7 +167,7 @@ Test(names, event_type_names)
 	cr_expect_str_eq(tw_event_type_name(TW_EVENT_FILE_SHMEM_OPEN), "FILE_SHMEM_OPEN");
 	cr_expect_str_eq(tw_event_type_name(TW_EVENT_PROCESS_TTY_WRITE), "PROCESS_TTY_WRITE");
 	cr_expect_null(tw_event_type_name(TW_EVENT_NONE));
-	cr_expect_null(tw_event_type_name(TW_EVENT_NETWORK_TCP_METRICS + 1));
+	cr_expect_null(tw_event_type_name(TW_EVENT_NETWORK_DNS + 1));
 	cr_expect_null(tw_event_type_name(TW_EVENT_TYPE_MAX - 1));
 	cr_expect_null(tw_event_type_name(TW_EVENT_TYPE_MAX));
 	cr_expect_null(tw_event_type_name(UINT32_MAX));
@@ -208,7 +208,8 @@ Test(names, field_type_names)
 	cr_expect_null(tw_field_type_name(TW_FIELD_NONE));
 	cr_expect_str_eq(tw_field_type_name(TW_FIELD_MEMFD_NAME), "memfd_name");
 	cr_expect_str_eq(tw_field_type_name(TW_FIELD_MODULE_SRCVERSION), "module_srcversion");
-	cr_expect_null(tw_field_type_name(TW_FIELD_MODULE_SRCVERSION + 1));
+	cr_expect_str_eq(tw_field_type_name(TW_FIELD_DNS_PACKET), "dns_packet");
+	cr_expect_null(tw_field_type_name(TW_FIELD_DNS_PACKET + 1));
 	cr_expect_null(tw_field_type_name(TW_FIELD_TYPE_MAX - 1));
 	cr_expect_null(tw_field_type_name(TW_FIELD_TYPE_MAX));
 	cr_expect_null(tw_field_type_name(0xFFFF));
@@ -763,7 +764,7 @@ Test(malformed, trailing_bytes_after_fields)
 Test(malformed, unknown_event_type)
 {
 	struct tw_rec r;
-	const uint16_t types[] = {TW_EVENT_NONE,         TW_EVENT_NETWORK_TCP_METRICS + 1, 40, 63,
+	const uint16_t types[] = {TW_EVENT_NONE,         TW_EVENT_NETWORK_DNS + 1, 40, 63,
 				  TW_EVENT_TYPE_MAX,     65, 0x8000, 0xFFFF};
 
 	for (size_t i = 0; i < sizeof(types) / sizeof(types[0]); i++) {

@@ -1877,7 +1877,8 @@ Test(stream, start_record_replay_defaults)
 					  "PROCESS_PTRACE", "PROCESS_MEMFD_CREATE", "PROCESS_SHMGET",
 					  "PROCESS_LOAD_MODULE", "PROCESS_SNAPSHOT",
 					  "NETWORK_CONNECTION_ATTEMPTED", "NETWORK_CONNECTION_ACCEPTED",
-					  "NETWORK_CONNECTION_CLOSED", "NETWORK_TCP_METRICS"};
+					  "NETWORK_CONNECTION_CLOSED", "NETWORK_TCP_METRICS",
+					  "NETWORK_UDP_FLOW", "NETWORK_DNS"};
 	struct tw_json j;
 	struct rendered o;
 
@@ -1885,7 +1886,7 @@ Test(stream, start_record_replay_defaults)
 	tw_stream_start_to_json(&j, &info);
 	finish_line(&j, &o);
 	expect_str(o.root, "source", "kernel");
-	expect_str_array(o.root, "event_types", all, 21);
+	expect_str_array(o.root, "event_types", all, 23);
 	expect_absent(o.root, "ring_size");
 	expect_num(o.root, "wakeup_bytes", 0);
 	cr_expect(cJSON_IsArray(jget(o.root, "probes")));
@@ -1906,7 +1907,8 @@ Test(stream, stats_record)
 					     "PROCESS_SETSID", "PROCESS_PTRACE", "PROCESS_MEMFD_CREATE",
 					     "PROCESS_SHMGET", "PROCESS_LOAD_MODULE", "PROCESS_SNAPSHOT",
 					     "NETWORK_CONNECTION_ATTEMPTED", "NETWORK_CONNECTION_ACCEPTED",
-					     "NETWORK_CONNECTION_CLOSED", "NETWORK_TCP_METRICS"};
+					     "NETWORK_CONNECTION_CLOSED", "NETWORK_TCP_METRICS",
+					     "NETWORK_UDP_FLOW", "NETWORK_DNS"};
 	const int ntypes = (int)(sizeof(tnames) / sizeof(tnames[0])) - 1;
 	struct tw_stats *s = calloc(1, sizeof(*s));
 	struct tw_json j;
@@ -1928,7 +1930,7 @@ Test(stream, stats_record)
 	}
 	s->type[TW_EVENT_PROCESS_TTY_WRITE].rate_limited_bytes = 9007199254740993ull; /* 2^53 + 1 */
 	s->type[0].emitted = 66;                   /* TW_EVENT_NONE is not rendered */
-	s->type[TW_EVENT_NETWORK_TCP_METRICS + 1].emitted = 77; /* nor an unknown type */
+	s->type[TW_EVENT_NETWORK_DNS + 1].emitted = 77; /* nor an unknown type */
 	s->type[TW_EVENT_TYPE_MAX - 1].emitted = 88;
 	for (int r = 1; r < TW_DECODE_ERROR_MAX; r++)
 		s->decode_errors[r] = 10 * r;

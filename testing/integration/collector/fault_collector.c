@@ -19,6 +19,7 @@
  * Output: --store FILE gets every stored line ("<request> <line>"), --log FILE one
  * line per request: "<ms since start> <request> <connection> <action> <lines> <first event_id>".
  * The bound port is written to --port-file (listen on an ephemeral port with --port 0).
+ * With --tls-cert FILE --tls-key FILE it speaks HTTPS (for the certificate checks).
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -37,6 +38,9 @@
 #include <unistd.h>
 #include <zlib.h>
 
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+
 struct step {
 	char action[16];
 	long arg;
@@ -49,6 +53,29 @@ static FILE *store_f, *log_f;
 static int listen_fd = -1, port;
 static uint64_t requests, connections, epoch;
 static struct timespec t0;
+static SSL_CTX *tls; /* NULL: plain HTTP */
+
+/* A connection: a socket, and its TLS session when serving HTTPS. */
+struct conn {
+	int fd;
+	SSL *ssl;
+};
+
+static ssize_t conn_recv(struct conn *c, void *buf, size_t len)
+{
+	if (!c->ssl)
+		return recv(c->fd, buf, len, 0);
+	int n = SSL_read(c->ssl, buf, (int)len);
+	return n > 0 ? n : -1;
+}
+
+static ssize_t conn_send(struct conn *c, const void *buf, size_t len)
+{
+	if (!c->ssl)
+		return send(c->fd, buf, len, MSG_NOSIGNAL);
+	int n = SSL_write(c->ssl, buf, (int)len);
+	return n > 0 ? n : -1;
+}
 
 static uint64_t ms_since_start(void)
 {
@@ -104,10 +131,10 @@ static int open_listener(int want_port)
 	return fd;
 }
 
-static bool send_all(int fd, const char *p, size_t n)
+static bool send_all(struct conn *c, const char *p, size_t n)
 {
 	while (n) {
-		ssize_t w = send(fd, p, n, MSG_NOSIGNAL);
+		ssize_t w = conn_send(c, p, n);
 		if (w <= 0)
 			return false;
 		p += w;
@@ -116,7 +143,7 @@ static bool send_all(int fd, const char *p, size_t n)
 	return true;
 }
 
-static void respond(int fd, int status, const char *extra_hdr, const char *body)
+static void respond(struct conn *fd, int status, const char *extra_hdr, const char *body)
 {
 	char buf[1024];
 	const char *reason = status == 200 ? "OK" : status == 400 ? "Bad Request" :
@@ -174,10 +201,20 @@ static void first_id(const char *body, size_t len, char *out, size_t outlen)
 
 static void *serve(void *arg)
 {
-	int fd = (int)(intptr_t)arg;
+	struct conn cn = {.fd = (int)(intptr_t)arg}, *fd = &cn;
 	uint64_t conn, my_epoch;
 	char *buf = NULL;
 	size_t cap = 0, have = 0;
+
+	if (tls) {
+		cn.ssl = SSL_new(tls);
+		SSL_set_fd(cn.ssl, cn.fd);
+		if (SSL_accept(cn.ssl) != 1) { /* e.g. the client refused our certificate */
+			SSL_free(cn.ssl);
+			close(cn.fd);
+			return NULL;
+		}
+	}
 
 	pthread_mutex_lock(&lock);
 	conn = ++connections;
@@ -190,7 +227,7 @@ static void *serve(void *arg)
 		while (!(hdr_end = have ? memmem(buf, have, "\r\n\r\n", 4) : NULL)) {
 			if (have == cap)
 				buf = realloc(buf, cap = cap ? cap * 2 : 65536);
-			ssize_t r = recv(fd, buf + have, cap - have, 0);
+			ssize_t r = conn_recv(fd, buf + have, cap - have);
 			if (r <= 0)
 				goto out;
 			have += (size_t)r;
@@ -206,7 +243,7 @@ static void *serve(void *arg)
 		while (have < hlen + clen) {
 			if (hlen + clen > cap)
 				buf = realloc(buf, cap = hlen + clen);
-			ssize_t r = recv(fd, buf + have, cap - have, 0);
+			ssize_t r = conn_recv(fd, buf + have, cap - have);
 			if (r <= 0)
 				goto out;
 			have += (size_t)r;
@@ -259,7 +296,9 @@ static void *serve(void *arg)
 			listen_fd = -1;
 			pthread_mutex_unlock(&lock);
 			free(body);
-			close(fd);
+			if (cn.ssl)
+				SSL_free(cn.ssl);
+			close(cn.fd);
 			usleep((useconds_t)st.arg * 1000);
 			pthread_mutex_lock(&lock);
 			listen_fd = open_listener(port);
@@ -271,7 +310,7 @@ static void *serve(void *arg)
 		free(body);
 		if (!strcmp(st.action, "reset")) {
 			struct linger lg = {1, 0}; /* RST, not FIN */
-			setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+			setsockopt(cn.fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
 			goto out;
 		}
 		if (!strcmp(st.action, "slow"))
@@ -292,14 +331,16 @@ static void *serve(void *arg)
 		have -= hlen + clen;
 	}
 out:
-	close(fd);
+	if (cn.ssl)
+		SSL_free(cn.ssl);
+	close(cn.fd);
 	free(buf);
 	return NULL;
 }
 
 int main(int argc, char **argv)
 {
-	const char *port_file = NULL, *store = "/dev/null", *logp = "/dev/null";
+	const char *port_file = NULL, *store = "/dev/null", *logp = "/dev/null", *cert = NULL, *key = NULL;
 	int want_port = 0;
 
 	for (int i = 1; i + 1 < argc; i += 2) {
@@ -313,6 +354,10 @@ int main(int argc, char **argv)
 			store = argv[i + 1];
 		else if (!strcmp(argv[i], "--log"))
 			logp = argv[i + 1];
+		else if (!strcmp(argv[i], "--tls-cert"))
+			cert = argv[i + 1];
+		else if (!strcmp(argv[i], "--tls-key"))
+			key = argv[i + 1];
 		else {
 			fprintf(stderr, "usage: fault_collector [--port N] [--port-file F] [--plan P] "
 					"[--store F] [--log F]\n");
@@ -320,6 +365,14 @@ int main(int argc, char **argv)
 		}
 	}
 	signal(SIGPIPE, SIG_IGN);
+	if (cert && key) {
+		tls = SSL_CTX_new(TLS_server_method());
+		if (!tls || SSL_CTX_use_certificate_chain_file(tls, cert) != 1 ||
+		    SSL_CTX_use_PrivateKey_file(tls, key, SSL_FILETYPE_PEM) != 1) {
+			ERR_print_errors_fp(stderr);
+			return 2;
+		}
+	}
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	store_f = fopen(store, "a");
 	log_f = fopen(logp, "a");

@@ -13,6 +13,7 @@
  *             [--concurrency N] [--format ndjson|clickhouse|elasticsearch]
  *             [--spool-size BYTES] [--segment-size BYTES] [--drain-ms MS] [--progress FILE]
  *             [--bad N]   (event N carries "signal":"not a number": a row ClickHouse refuses)
+ *             [--ca-file FILE] [--insecure 1]
  */
 #define _GNU_SOURCE
 #include <fcntl.h>
@@ -70,6 +71,10 @@ int main(int argc, char **argv)
 			drain_ms = atol(v);
 		else if (!strcmp(k, "--commit-every"))
 			commit_every = atol(v);
+		else if (!strcmp(k, "--ca-file"))
+			o.ca_file = v;
+		else if (!strcmp(k, "--insecure"))
+			o.insecure = atoi(v) != 0;
 		else if (!strcmp(k, "--bad"))
 			bad = atol(v);
 		else if (!strcmp(k, "--progress"))
