@@ -16,7 +16,8 @@
  *
  * CLOSED is tied to the owner releasing the socket, so it comes exactly once
  * for every reported open, whether the connection carried data, was reset
- * or never completed. Nothing here runs per packet except the RTT callback,
+ * or never completed (the one exception, counted: a connection whose
+ * handshake finished before we attached and that nothing gave a cookie). Nothing here runs per packet except the RTT callback,
  * which is only enabled when TCP metrics are wanted.
  */
 #include "vmlinux.h"
@@ -49,6 +50,9 @@ static __always_inline __u32 tw_net__track_for_owner(__u32 tgid, __u32 open_type
 {
 	__u32 track = TW_FLOW_OWNED;
 
+	/* a rejection is counted under a type the consumer asked for */
+	if (!tw_type_wanted(open_type))
+		open_type = TW_EVENT_NETWORK_CONNECTION_CLOSED;
 	if (tw_net__conn_wanted() && !tw_filter__rejects(tgid, open_type))
 		track |= TW_FLOW_REPORT_CONN;
 	if (tw_type_wanted(TW_EVENT_NETWORK_TCP_METRICS) &&
@@ -121,7 +125,8 @@ static __always_inline void tw_net__emit_metrics(struct tcp_sock *tp, __u64 cook
 	m->reason = reason;
 	m->state = state;
 	m->srtt_us = BPF_CORE_READ(tp, srtt_us) >> 3; /* kept scaled by 8 */
-	m->rttvar_us = BPF_CORE_READ(tp, mdev_us) >> 2; /* kept scaled by 4 */
+	/* scaled by 4; before the first sample it holds the initial RTO, not a measurement */
+	m->rttvar_us = m->srtt_us ? BPF_CORE_READ(tp, mdev_us) >> 2 : 0;
 	min_rtt = BPF_CORE_READ(tp, rtt_min.s[0].v);
 	m->min_rtt_us = min_rtt == ~0U ? 0 : min_rtt; /* ~0: no sample yet */
 	m->rtt_samples = f->rtt_samples;
@@ -255,6 +260,8 @@ static __always_inline void tw_net__on_rtt(struct bpf_sock_ops *skops, struct tc
 	f->rtt_samples++;
 	f->rtt_sum_us += skops->args[0]; /* the measured RTT of this sample, us */
 	sndq = tp->write_seq - tp->snd_una;
+	if ((f->track & TW_FLOW_FIN_SENT) && sndq)
+		sndq--; /* the FIN takes a sequence number, not a byte */
 	if (sndq > f->sndq_max)
 		f->sndq_max = sndq;
 }
@@ -321,7 +328,12 @@ int tw_net_accept_exit(struct tw_sys_exit_ctx *ctx)
 	cookie = tw_sock__cookie(sk);
 	f = cookie ? bpf_map_lookup_elem(&tw_flows, &cookie) : NULL;
 	if (!f) {
-		/* handshake done before we attached (no cookie yet) or flow table full */
+		/*
+		 * Handshake done before we attached, or the flow table was full. Without
+		 * a cookie (nothing has asked for one yet) the flow cannot be tracked:
+		 * the ACCEPTED goes out with cookie 0, no CLOSED follows, and that is
+		 * counted as a CLOSED lost.
+		 */
 		nf.track = tw_net__track_for_owner(tgid, TW_EVENT_NETWORK_CONNECTION_ACCEPTED);
 		tw_net__record_owner(&nf, task);
 		nf.sk = (__u64)sk;

@@ -317,7 +317,7 @@ struct tw_net_tuple {
 #define TW_NET_FLAG_ESTABLISHED 0x2    /* the handshake completed at some point */
 #define TW_NET_FLAG_RESET_RECEIVED 0x4 /* the peer reset the connection */
 #define TW_NET_FLAG_RESET_SENT 0x8     /* this host reset the connection */
-#define TW_NET_FLAG_OWNER_UNKNOWN 0x10 /* opened before the agent started: owner is the releaser */
+#define TW_NET_FLAG_OWNER_UNKNOWN 0x10 /* UDP: socket created before the agent, seen first on receive */
 
 /*
  * Connection events. The header's pid block is the owning process (the one

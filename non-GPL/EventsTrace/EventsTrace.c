@@ -520,6 +520,10 @@ static int run_live(struct trace_state *st)
 	if (st->cli.write_window_ms >= 0)
 		o.file_write_window_ms = (uint32_t)st->cli.write_window_ms;
 	o.tcp_metrics_interval_ms = st->cli.tcp_metrics_interval_s * 1000;
+	if (st->cli.udp_flow_interval_s >= 0)
+		o.udp_flow_interval_ms = (uint32_t)st->cli.udp_flow_interval_s * 1000;
+	if (st->cli.exit_hold_ms >= 0)
+		o.exit_hold_ms = (uint32_t)st->cli.exit_hold_ms;
 	o.verbose = st->cli.verbose;
 	if (st->cli.ring_size)
 		o.ring_size = st->cli.ring_size;

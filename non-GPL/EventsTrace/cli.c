@@ -35,7 +35,11 @@ enum {
 	OPT_NETWORK_ACCEPT,
 	OPT_NETWORK_CLOSE,
 	OPT_NETWORK_TCP_METRICS,
+	OPT_NETWORK_UDP,
+	OPT_NETWORK_DNS,
 	OPT_TCP_METRICS_INTERVAL,
+	OPT_UDP_FLOW_INTERVAL,
+	OPT_EXIT_HOLD,
 	OPT_PATH_INCLUDE,
 	OPT_COMM,
 	OPT_EXCLUDE_COMM,
@@ -110,7 +114,11 @@ static const struct option long_opts[] = {
 	{"network-accept", no_argument, NULL, OPT_NETWORK_ACCEPT},
 	{"network-close", no_argument, NULL, OPT_NETWORK_CLOSE},
 	{"network-tcp-metrics", no_argument, NULL, OPT_NETWORK_TCP_METRICS},
+	{"network-udp", no_argument, NULL, OPT_NETWORK_UDP},
+	{"network-dns", no_argument, NULL, OPT_NETWORK_DNS},
 	{"tcp-metrics-interval", required_argument, NULL, OPT_TCP_METRICS_INTERVAL},
+	{"udp-flow-interval", required_argument, NULL, OPT_UDP_FLOW_INTERVAL},
+	{"exit-hold-ms", required_argument, NULL, OPT_EXIT_HOLD},
 	{"path-include", required_argument, NULL, OPT_PATH_INCLUDE},
 	{"comm", required_argument, NULL, OPT_COMM},
 	{"exclude-comm", required_argument, NULL, OPT_EXCLUDE_COMM},
@@ -193,6 +201,12 @@ void tw_cli_usage(FILE *f)
 	    "      --network-close       TCP connections released by their owner: bytes, duration\n"
 	    "      --network-tcp-metrics per TCP flow at its end: RTT, windows, retransmits, bytes\n"
 	    "      --tcp-metrics-interval SECONDS  also every SECONDS for each live flow (default: off)\n"
+	    "      --network-udp         UDP traffic per socket and peer: packets, bytes\n"
+	    "      --network-dns         DNS queries and answers over UDP, parsed\n"
+	    "      --udp-flow-interval SECONDS  UDP flows also every SECONDS while live\n"
+	    "                            (default 60; 0: only when the socket is closed)\n"
+	    "      --exit-hold-ms MS     a process exit waits up to MS for the close events of\n"
+	    "                            its connections (default 500; 0: kernel order)\n"
 	    "Scheduler (aggregated in the kernel, no event per context switch):\n"
 	    "      --runqlat[=SECONDS]   run-queue latency per cgroup: one SCHED_RUNQ record per\n"
 	    "                            cgroup every SECONDS (default 5) with percentiles, the\n"
@@ -660,6 +674,26 @@ static int parse_option(struct tw_cli *cli, int c, const char *arg, char *err, s
 		}
 		cli->tty_budget_bytes = (uint64_t)size;
 		return 0;
+	case OPT_NETWORK_UDP:
+		cli->event_mask |= TW_EVENT_BIT(TW_EVENT_NETWORK_UDP_FLOW);
+		return 0;
+	case OPT_NETWORK_DNS:
+		cli->event_mask |= TW_EVENT_BIT(TW_EVENT_NETWORK_DNS);
+		return 0;
+	case OPT_UDP_FLOW_INTERVAL:
+		if (parse_u32(arg, &n) || n > 86400) {
+			snprintf(err, errlen, "invalid --udp-flow-interval '%s' (0 to 86400 seconds)", arg);
+			return -1;
+		}
+		cli->udp_flow_interval_s = n;
+		return 0;
+	case OPT_EXIT_HOLD:
+		if (parse_u32(arg, &n) || n > 60000) {
+			snprintf(err, errlen, "invalid --exit-hold-ms '%s' (0 to 60000)", arg);
+			return -1;
+		}
+		cli->exit_hold_ms = n;
+		return 0;
 	case OPT_TCP_METRICS_INTERVAL:
 		if (parse_u32(arg, &n) || n == 0 || n > 86400) {
 			snprintf(err, errlen, "invalid --tcp-metrics-interval '%s' (1 to 86400 seconds)", arg);
@@ -807,6 +841,8 @@ int tw_cli_parse(int argc, char **argv, struct tw_cli *cli, char *err, size_t er
 	memset(cli, 0, sizeof(*cli));
 	cli->wakeup_bytes = -1;
 	cli->write_window_ms = -1;
+	cli->udp_flow_interval_s = -1;
+	cli->exit_hold_ms = -1;
 	cli->ship.drain_ms = -1;
 	optind = 0; /* 0, not 1: glibc then also forgets a half-parsed "-xyz" group */
 	opterr = 0;

@@ -41,6 +41,8 @@ struct tw_cli {
 	size_t n_path_rules;
 	int64_t write_window_ms;      /* -1: library default */
 	uint32_t tcp_metrics_interval_s; /* 0: TCP metrics only at the end of a flow */
+	int64_t udp_flow_interval_s;  /* -1: library default; 0: only at release */
+	int64_t exit_hold_ms;         /* -1: library default; 0: kernel order */
 	uint64_t tty_budget_bytes;    /* 0: no limit */
 	bool env;
 	uint32_t ring_size;           /* 0: library default */

@@ -74,6 +74,7 @@ struct tw_ctx {
 	uint64_t received[TW_EVENT_TYPE_MAX];
 	uint64_t decode_errors[TW_DECODE_ERROR_MAX];
 	uint64_t dns_malformed;
+	uint64_t deliver_mask;            /* what the caller asked for; the kernel may trace more */
 	struct tw_exit_order *exit_order; /* NULL unless both EXIT and connections are traced */
 	/* iterators run on a timer: periodic TCP metrics, UDP flow reports */
 	struct tw_periodic {
@@ -366,7 +367,17 @@ static int fill_pid_filter(struct tw_ctx *ctx)
 static int deliver(void *arg, const struct tw_event *ev)
 {
 	struct tw_ctx *ctx = arg;
+
+	if (!(ctx->deliver_mask & TW_EVENT_BIT(ev->hdr->type)))
+		return 0; /* traced only for the library's own bookkeeping (exit ordering) */
 	return ctx->cb ? ctx->cb(ctx->user, ev) : 0;
+}
+
+/* EXITs wait for the CLOSED of their connections: what the caller asked for allows it. */
+static bool exit_order_wanted(const struct tw_options *o)
+{
+	return o->exit_hold_ms && (o->event_mask & TW_EVENT_BIT(TW_EVENT_PROCESS_EXIT)) &&
+	       (o->event_mask & TW_EVENT_BIT(TW_EVENT_NETWORK_CONNECTION_CLOSED));
 }
 
 static int on_sample(void *arg, void *data, size_t len)
@@ -562,6 +573,11 @@ int tw_ctx_open(struct tw_ctx **out, const struct tw_options *opts, tw_event_fn 
 	if (!ctx)
 		return -ENOMEM;
 	ctx->opts = *opts;
+	ctx->deliver_mask = opts->event_mask;
+	/* ordering needs to know which connections are open, even if their opens are not wanted */
+	if (exit_order_wanted(opts))
+		ctx->opts.event_mask |= TW_EVENT_BIT(TW_EVENT_NETWORK_CONNECTION_ATTEMPTED) |
+					TW_EVENT_BIT(TW_EVENT_NETWORK_CONNECTION_ACCEPTED);
 	ctx->links.links = ctx->link_slots;
 	ctx->links.max = TW_MAX_LINKS;
 	ctx->cb = cb;
@@ -614,8 +630,7 @@ int tw_ctx_open(struct tw_ctx **out, const struct tw_options *opts, tw_event_fn 
 			return fail(ctx, err, errlen, rc, "attaching a periodic iterator failed: %s",
 				    strerror(-rc));
 	}
-	if (ctx->opts.exit_hold_ms && (ctx->opts.event_mask & TW_EVENT_BIT(TW_EVENT_PROCESS_EXIT)) &&
-	    (ctx->opts.event_mask & TW_EVENT_BIT(TW_EVENT_NETWORK_CONNECTION_CLOSED))) {
+	if (exit_order_wanted(&ctx->opts)) {
 		ctx->exit_order = tw_exit_order_new(ctx->opts.exit_hold_ms * 1000000ull,
 						    TW_EXIT_ORDER_MAX_OPEN);
 		if (!ctx->exit_order)

@@ -16,6 +16,9 @@
  *   while (running) tw_sched_poll(s, 100);   // calls on_record when an interval ends
  *   tw_sched_close(s);
  *
+ * One thread at a time per process: the cgroup walk and the libbpf log hook
+ * use process-wide state.
+ *
  * It needs neither a tw_ctx nor the ring buffer; an embedder that runs both
  * calls tw_ctx_poll() and tw_sched_poll(s, 0) in the same loop (what
  * EventsTrace does), or sleeps at most tw_sched_timeout_ms().

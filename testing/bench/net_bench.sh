@@ -49,7 +49,7 @@ cleanup() {
   [ -n "$server" ] && kill "$server" 2> /dev/null && wait "$server" 2> /dev/null
   [ -n "$holder" ] && kill -INT "$holder" 2> /dev/null && wait "$holder" 2> /dev/null
   sysctl -qw kernel.bpf_stats_enabled="$stats_old" 2> /dev/null || true
-  rm -rf "$tmp"
+  if [ -n "${NET_BENCH_KEEP:-}" ]; then echo "net_bench: kept $tmp" >&2; else rm -rf "$tmp"; fi
 }
 trap cleanup EXIT
 hz=$(getconf CLK_TCK)

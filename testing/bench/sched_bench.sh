@@ -57,7 +57,7 @@ start_holder() {
         sleep 0.05
       done ;;
     runqlat)
-      "$et" --runqlat=1 --no-start-record > /dev/null 2> "$tmp/et.err" &
+      "$et" --runqlat=1 --no-start-record > "$tmp/records" 2> "$tmp/et.err" &
       holder=$!
       # attached once its three programs are among its fds
       for i in $(seq 200); do
@@ -124,6 +124,14 @@ for m in floor runqlat; do
 done
 sysctl -qw kernel.bpf_stats_enabled="$stats_old" 2> /dev/null || true
 
+# end to end: the last run's records must be SCHED_RUNQ lines, one naming the root cgroup at least
+records=$(grep -c '^{"event_type":"SCHED_RUNQ"' "$tmp/records" || true)
+if [ "$records" -lt 1 ] || ! grep -q '"cgroup":{"id":[0-9]*,"path":"/"' "$tmp/records"; then
+  echo "sched_bench: EventsTrace --runqlat wrote no usable SCHED_RUNQ record:" >&2
+  head -c 2000 "$tmp/records" >&2
+  exit 1
+fi
+
 rate() { echo "${total[$1]} / ${time[$1]}" | bc -l; }
 r_none=$(rate none) r_floor=$(rate floor) r_rq=$(rate runqlat)
 floor_ratio=$(echo "$r_floor / $r_none" | bc -l)
@@ -139,7 +147,7 @@ printf '  runqlat       %10.0f round trips/s (EventsTrace --runqlat=1)\n' "$r_rq
 printf '  floor/none ratio   %.3f\n' "$floor_ratio"
 printf '  runqlat/none ratio %.3f\n' "$rq_ratio"
 printf '  runqlat/floor ratio %.3f\n' "$rq_floor"
-printf '  agent CPU     %.2f %% of one CPU\n' "$agent_cpu"
+printf '  agent CPU     %.2f %% of one CPU; %s SCHED_RUNQ records in the last run\n' "$agent_cpu" "$records"
 echo "  BPF floor     ${bpf_line[floor]}"
 echo "  BPF runqlat   ${bpf_line[runqlat]}"
 

@@ -1066,3 +1066,20 @@ Test(network, udp_flows_counted_per_peer)
 	cr_assert_eq(it_count(&t, TW_EVENT_NETWORK_UDP_FLOW, t.child), 2);
 	it_stop(&t);
 }
+
+/* Ordering also holds when only CLOSED is asked for: the opens are traced, not delivered. */
+Test(network, exit_order_with_only_closed_requested)
+{
+	struct it_trace t;
+	struct net_result r = run_workload(&t, TW_EVENT_BIT(TW_EVENT_NETWORK_CONNECTION_CLOSED),
+					   exit_while_holding, NULL);
+	long closed = delivery_index(&t, TW_EVENT_NETWORK_CONNECTION_CLOSED, r.holder);
+	long exited = delivery_index(&t, TW_EVENT_PROCESS_EXIT, r.holder);
+
+	cr_assert_geq(closed, 0);
+	cr_assert_geq(exited, 0);
+	cr_assert_lt(closed, exited, "EXIT (#%ld) delivered before CLOSED (#%ld)", exited, closed);
+	cr_assert_eq(it_count(&t, TW_EVENT_NETWORK_CONNECTION_ATTEMPTED, 0), 0, "not asked for");
+	cr_assert_eq(it_count(&t, TW_EVENT_NETWORK_CONNECTION_ACCEPTED, 0), 0, "not asked for");
+	it_stop(&t);
+}

@@ -176,6 +176,40 @@ grep -q '"n":150,"signal":"not a number"' "$T/spool2/dead-letter.ndjson" || fail
 [ "$(q "SELECT countIf(n = 150) FROM (SELECT toUInt64(visitParamExtractUInt(raw, 'n')) AS n FROM tracewire.events WHERE event_type = 'TEST')")" = 0 ] ||
 	fail "the bad row was stored"
 
+# EventsTrace SIGKILLed with its events spooled (the collector was away), restarted on the
+# same spool with ClickHouse back: the events it printed before dying arrive
+dead_port=$(free_port)
+bash -c 'while [ ! -e "$0/go2" ]; do sleep 0.02; done; for i in 1 2 3; do /bin/true tw-kill-$i; done; sleep 60' "$T" &
+wpid=$!
+"$ET" --process --no-snapshot --pid-tree "$wpid" --ship "http://127.0.0.1:$dead_port/" \
+	--ship-format clickhouse --ship-spool "$T/spool3" --ship-backoff-ms 100,300 \
+	> "$T/killed.ndjson" 2> "$T/killed.err" &
+etpid=$!
+for _ in $(seq 300); do grep -q STREAM_START "$T/killed.ndjson" 2>/dev/null && break; sleep 0.1; done
+touch "$T/go2"
+for _ in $(seq 100); do [ "$(grep -c 'tw-kill-' "$T/killed.ndjson")" = 3 ] && break; sleep 0.05; done
+sleep 0.3
+kill -KILL "$etpid"; wait "$etpid" 2>/dev/null
+kill "$wpid"; wait "$wpid" 2>/dev/null
+grep -v STREAM_START "$T/killed.ndjson" > "$T/killed.lines"
+"$FIELDS" ts_boot_ns:n < "$T/killed.lines" | sort -n > "$T/killed.ts"
+printed=$(wc -l < "$T/killed.ts")
+# the restart traces nothing of its own (no such command): it only empties the spool
+"$ET" --process-exec --comm tw-no-such-cmd --ship "http://127.0.0.1:$HTTP/" --ship-format clickhouse \
+	--ship-spool "$T/spool3" --stats=0 > /dev/null 2> "$T/restart.err" &
+etpid=$!
+first=$(head -1 "$T/killed.ts")
+for _ in $(seq 100); do
+	[ "$(q "SELECT count() FROM tracewire.events WHERE ts_boot_ns >= $first")" -ge "$printed" ] && break
+	sleep 0.1
+done
+kill -INT "$etpid"; wait "$etpid"
+q "SELECT ts_boot_ns FROM tracewire.events WHERE ts_boot_ns >= $first ORDER BY ts_boot_ns FORMAT TSV" > "$T/arrived.ts"
+echo "SIGKILLed EventsTrace printed $printed events; after the restart ClickHouse has $(wc -l < "$T/arrived.ts") of them"
+echo "   $(grep 'shipping (final)' "$T/restart.err" | sed 's/^ *//')"
+[ "$printed" -ge 9 ] || fail "the killed run printed too little ($printed)"
+cmp -s "$T/killed.ts" "$T/arrived.ts" || fail "events printed before the SIGKILL did not arrive after the restart"
+
 if [ "$failures" -ne 0 ]; then
 	echo "test_ship_clickhouse: $failures failure(s)" >&2
 	exit 1

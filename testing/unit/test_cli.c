@@ -182,6 +182,17 @@ Test(cli, network_flags)
 	parse_err("--tcp-metrics-interval", "--tcp-metrics-interval", "0");
 	parse_err("--tcp-metrics-interval", "--tcp-metrics-interval", "86401");
 	parse_err("--tcp-metrics-interval", "--tcp-metrics-interval", "5s");
+	c = parse_ok("--network-udp", "--network-dns");
+	cr_expect_eq(c.event_mask, TW_EVENT_BIT(TW_EVENT_NETWORK_UDP_FLOW) |
+				       TW_EVENT_BIT(TW_EVENT_NETWORK_DNS));
+	cr_expect_eq(c.udp_flow_interval_s, -1, "library default");
+	cr_expect_eq(c.exit_hold_ms, -1, "library default");
+	cr_expect_eq(parse_ok("--udp-flow-interval", "0").udp_flow_interval_s, 0);
+	cr_expect_eq(parse_ok("--exit-hold-ms", "0").exit_hold_ms, 0);
+	cr_expect_eq(parse_ok("--exit-hold-ms", "2000").exit_hold_ms, 2000);
+	parse_err("--udp-flow-interval", "--udp-flow-interval", "86401");
+	parse_err("--exit-hold-ms", "--exit-hold-ms", "60001");
+	parse_err("--exit-hold-ms", "--exit-hold-ms", "-1");
 }
 
 Test(cli, tty_budget)
