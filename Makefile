@@ -38,6 +38,7 @@ integration: build
 bench: build
 	for w in exec file tty; do bash testing/bench/agent_bench.sh $(BUILD) $$w || exit 1; done
 	bash testing/bench/sched_bench.sh $(BUILD)
+	bash testing/bench/net_bench.sh $(BUILD)
 
 # Unit tests built with AddressSanitizer and UBSan.
 asan: deps

@@ -12,6 +12,8 @@ packages=(
   libcriterion-dev libclang-rt-14-dev bc procps util-linux
   # the shipper's tests: a real ClickHouse (started by the test itself, never by systemd) and curl
   clickhouse-server clickhouse-client curl
+  # the network benchmark and its smoke test (testing/bench/net_bench.sh)
+  iperf3 sockperf
   # the fault collector speaks HTTPS too, with a certificate made by the test
   libssl-dev openssl
 )

@@ -189,8 +189,7 @@ int BPF_PROG(tw_sched_switch, bool preempt, struct task_struct *prev, struct tas
 	if (cs) {
 		cs->switches++;
 		if (measured) {
-			cs->count++;
-			cs->sum_ns += lat;
+			cs->sum_ns += lat; /* the count is the buckets' sum */
 			if (lat > cs->max_ns)
 				cs->max_ns = lat;
 			b = tw_sched_bucket(lat);

@@ -44,8 +44,7 @@ struct tw_sched_cg_key {
 
 /* Per cgroup, per CPU (a PERCPU_HASH value: no atomics on the hot path). */
 struct tw_sched_cg_stats {
-	__u64 count;         /* run-queue waits measured (enqueue or preemption -> running) */
-	__u64 sum_ns;        /* their total */
+	__u64 sum_ns;        /* total of the run-queue waits measured (their count: the buckets' sum) */
 	__u64 max_ns;        /* the longest */
 	__u64 switches;      /* times one of its tasks was switched in */
 	__u64 preempted;     /* times one of its tasks was switched out while runnable */

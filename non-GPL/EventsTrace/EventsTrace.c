@@ -19,6 +19,7 @@
 #include "tracewire.h"
 #include "tracewire_json.h"
 #include "tracewire_record.h"
+#include "privileges.h"
 #include "tracewire_ship.h"
 #include "tracewire_sched.h"
 
@@ -553,6 +554,8 @@ static int run_live(struct trace_state *st)
 		tw_ctx_set_raw_tap(ctx, on_raw, st);
 	}
 	print_start_record(st, "kernel", ctx);
+	if (!st->cli.keep_capabilities && tw_drop_privileges(err, sizeof(err)) < 0)
+		fprintf(stderr, "EventsTrace: warning: %s; running with full privileges\n", err);
 
 	next_stats = monotonic_ms() + st->cli.stats_interval_s * 1000ull;
 	while (!stop_requested && !st->stdout_closed) {

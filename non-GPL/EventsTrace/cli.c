@@ -40,6 +40,7 @@ enum {
 	OPT_TCP_METRICS_INTERVAL,
 	OPT_UDP_FLOW_INTERVAL,
 	OPT_EXIT_HOLD,
+	OPT_KEEP_CAPS,
 	OPT_PATH_INCLUDE,
 	OPT_COMM,
 	OPT_EXCLUDE_COMM,
@@ -119,6 +120,7 @@ static const struct option long_opts[] = {
 	{"tcp-metrics-interval", required_argument, NULL, OPT_TCP_METRICS_INTERVAL},
 	{"udp-flow-interval", required_argument, NULL, OPT_UDP_FLOW_INTERVAL},
 	{"exit-hold-ms", required_argument, NULL, OPT_EXIT_HOLD},
+	{"keep-capabilities", no_argument, NULL, OPT_KEEP_CAPS},
 	{"path-include", required_argument, NULL, OPT_PATH_INCLUDE},
 	{"comm", required_argument, NULL, OPT_COMM},
 	{"exclude-comm", required_argument, NULL, OPT_EXCLUDE_COMM},
@@ -244,6 +246,9 @@ void tw_cli_usage(FILE *f)
 	    "                            and a final summary on exit\n"
 	    "      --stats-json[=stderr|stream]  statistics as STATS records on stderr (default)\n"
 	    "                            or in the event stream on stdout\n"
+	    "Privileges:\n"
+	    "      --keep-capabilities   keep capabilities after attaching (by default every\n"
+	    "                            capability is dropped once the probes are attached)\n"
 	    "Recordings:\n"
 	    "      --record FILE         also store the raw records in FILE (SIGHUP starts a new\n"
 	    "                            FILE, e.g. after logrotate moved the old one)\n"
@@ -686,6 +691,9 @@ static int parse_option(struct tw_cli *cli, int c, const char *arg, char *err, s
 			return -1;
 		}
 		cli->udp_flow_interval_s = n;
+		return 0;
+	case OPT_KEEP_CAPS:
+		cli->keep_capabilities = true;
 		return 0;
 	case OPT_EXIT_HOLD:
 		if (parse_u32(arg, &n) || n > 60000) {

@@ -43,6 +43,7 @@ struct tw_cli {
 	uint32_t tcp_metrics_interval_s; /* 0: TCP metrics only at the end of a flow */
 	int64_t udp_flow_interval_s;  /* -1: library default; 0: only at release */
 	int64_t exit_hold_ms;         /* -1: library default; 0: kernel order */
+	bool keep_capabilities;       /* do not drop capabilities once attached */
 	uint64_t tty_budget_bytes;    /* 0: no limit */
 	bool env;
 	uint32_t ring_size;           /* 0: library default */

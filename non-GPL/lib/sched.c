@@ -437,7 +437,7 @@ static int cmp_record(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-/* Read and delete every key of generation `gen` from a hash map; values via `read`. */
+/* Read and delete every pair of generation `gen`. */
 static int drain_pairs(struct tw_sched *s, uint32_t gen, struct pair **out, size_t *n_out)
 {
 	int fd = bpf_map__fd(s->skel->maps.tw_sched_pairs);

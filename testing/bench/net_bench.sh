@@ -90,7 +90,9 @@ wait_listen() {
   exit 1
 }
 
-# Each workload prints "<amount> <seconds> <latency_us>" (latency "-" where it has none).
+# Each workload prints "<amount> <seconds> <latency_us> <all>": the amount done
+# in the measured seconds, the mean latency ("-" where there is none), and the
+# amount done over the whole run, warm-up included (what the probes saw).
 run_iperf3() {
   local port
   port=$(free_port)
@@ -105,7 +107,7 @@ run_iperf3() {
   awk '/"sum_received"/ {f = 1}
        f && /"seconds"/ {gsub(/,/, "", $2); s = $2}
        f && /"bytes"/ {gsub(/,/, "", $2); b = $2}
-       f && /}/ {printf "%.0f %s -\n", b * 8, s; exit}' "$tmp/iperf3.json"
+       f && /}/ {printf "%.0f %s - %.0f\n", b * 8, s, b * 8; exit}' "$tmp/iperf3.json"
 }
 run_sockperf() {
   local port out
@@ -118,19 +120,21 @@ run_sockperf() {
   kill "$server" 2> /dev/null; wait "$server" 2> /dev/null || true
   server=
   # the valid duration leaves out sockperf's warm-up; its latency is half the round trip
-  echo "$out" | awk '/\[Valid Duration\]/ {
+  echo "$out" | awk '/\[Total Run\]/ {
+                       for (i = 1; i <= NF; i++)
+                         if ($i ~ /^ReceivedMessages=/) { sub(/ReceivedMessages=/, "", $i); all = $i } }
+                     /\[Valid Duration\]/ {
                        for (i = 1; i <= NF; i++) {
                          if ($i ~ /^RunTime=/) { sub(/RunTime=/, "", $i); t = $i }
                          if ($i ~ /^ReceivedMessages=/) { sub(/ReceivedMessages=/, "", $i); n = $i }
                        } }
                      /avg-latency=/ { match($0, /avg-latency=[0-9.]+/); l = substr($0, RSTART + 12, RLENGTH - 12) }
-                     END { if (n == "" || t == "") exit 1; printf "%s %s %s\n", n, t, (l == "" ? "-" : l) }'
+                     END { if (n == "" || t == "") exit 1
+                           printf "%s %s %s %s\n", n, t, (l == "" ? "-" : l), (all == "" ? n : all) }'
 }
 
-run_churn() { "$build/testing/bench/tcp_churn" "$seconds" | awk '{print $1, $2, "-"}'; }
+run_churn() { "$build/testing/bench/tcp_churn" "$seconds" | awk '{print $1, $2, "-", $1}'; }
 
-# busy CPU time of the whole machine so far, in ticks (user nice system irq softirq)
-busy_ticks() { awk '$1 == "cpu" {print $2 + $3 + $4 + $7 + $8; exit}' /proc/stat; }
 # user + system ticks of process $1
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 
@@ -185,7 +189,7 @@ read_prog_stats() {
     name=$(echo "$j" | grep -o '"name":"[^"]*"' | head -1 | cut -d'"' -f4 || true)
     ns=$(echo "$j" | grep -o '"run_time_ns":[0-9]*' | cut -d: -f2 || true)
     cnt=$(echo "$j" | grep -o '"run_cnt":[0-9]*' | cut -d: -f2 || true)
-    echo "$1 $2 $name ${ns:-0} ${cnt:-0}" >> "$tmp/bpf"
+    echo "$1 $2 $3 $name ${ns:-0} ${cnt:-0}" >> "$tmp/bpf"
   done
 }
 
@@ -202,20 +206,20 @@ for w in $workloads; do
   for r in $(seq "$rounds"); do
     for m in $modes; do
       if [ "$m" != none ]; then start_holder "$m"; t0=$(cpu_ticks "$holder"); fi
-      b0=$(busy_ticks)
+      w0=$(date +%s.%N)
       # in this shell, not a pipe: it tracks the server's pid and may exit on failure
       "run_$w" > "$tmp/run.out"
-      b1=$(busy_ticks)
-      read -r amount secs lat < "$tmp/run.out"
-      echo "$w $m $r $amount $secs $lat $((b1 - b0))" >> "$tmp/results"
+      wall=$(echo "$(date +%s.%N) - $w0" | bc -l)
+      read -r amount secs lat all < "$tmp/run.out"
+      echo "$w $m $r $amount $secs $lat $all $wall" >> "$tmp/results"
       if [ "$m" != none ]; then
         # the agent's CPU while the workload ran (its start-up is left out)
         ticks=$(( $(cpu_ticks "$holder") - t0 ))
-        read_prog_stats "$w" "$m"
+        read_prog_stats "$w" "$m" "$r"
         stop_holder
         if [ "$m" = tracewire ]; then
           lost_total=$(grep '"final":true' "$tmp/holder.out" | grep -o '"lost_total":[0-9]*' | cut -d: -f2)
-          echo "$w $r $ticks $secs $(net_stat emitted) $(net_stat received)" \
+          echo "$w $r $ticks $wall $(net_stat emitted) $(net_stat received)" \
                "$(( $(net_stat lost_ringbuf) + $(net_stat lost_scratch) )) ${lost_total:-0}" >> "$tmp/agent"
         fi
       fi
@@ -245,22 +249,23 @@ mean_of() {
 }
 # "name ns_per_run runs" per program, and "TOTAL total_ns total_runs", for workload $1 mode $2
 bpf_of() {
-  awk -v w="$1" -v m="$2" '$1 == w && $2 == m { ns[$3] += $4; c[$3] += $5; T += $4; C += $5 }
+  awk -v w="$1" -v m="$2" '$1 == w && $2 == m { ns[$4] += $5; c[$4] += $6; T += $5; C += $6 }
     END { for (p in ns) printf "%s %.0f %d\n", p, (c[p] ? ns[p] / c[p] : 0), c[p]
           printf "TOTAL %.0f %d\n", T, C }' "$tmp/bpf"
 }
 bpf_text() {
   bpf_of "$1" "$2" | grep -v '^TOTAL' | sort | awk '{printf "%s%s %d ns x %d", (NR > 1 ? ", " : ""), $1, $2, $3}'
 }
-# time of mode $2's programs (plus $3 agent ticks) as a percentage of the CPU
-# time the machine was busy during those rounds: where the workload is bound
-# by CPU (iperf3) or by a serial chain of work (the ping-pongs), that is the
-# share of its throughput the programs take
-cost_share() {
-  local total_ns busy
+# The programs' cost as a share of one CPU at the measured rate: their run time
+# per unit of work (over everything the probes saw, warm-up included) times
+# the units per second. One CPU, because the ping-pongs are a serial chain and
+# iperf3 is bound by its sender's CPU: counting every run as if it lay on that
+# critical path makes this an upper bound.
+bpf_share() {
+  local total_ns
   total_ns=$(bpf_of "$1" "$2" | awk '$1 == "TOTAL" {print $2}')
-  busy=$(awk -v w="$1" -v m="$2" '$1 == w && $2 == m {s += $7} END {print s}' "$tmp/results")
-  echo "$total_ns $3 $busy $hz" | awk '{ if ($3 > 0) printf "%.3f\n", 100 * ($1 / 1e9 + $2 / $4) / ($3 / $4); else print 0 }'
+  awk -v w="$1" -v m="$2" -v ns="$total_ns" '$1 == w && $2 == m { all += $7; rate += $4 / $5; n++ }
+    END { if (all > 0) printf "%.3f\n", 100 * ns / all * (rate / n) / 1e9; else print 0 }' "$tmp/results"
 }
 
 report=$tmp/report
@@ -285,7 +290,6 @@ for w in $workloads; do
   agent_pct=$(echo "$et_ticks $hz $et_secs" | awk '{printf "%.2f", 100 * $1 / $2 / $3}')
   # below a few thousand events the agent's CPU is its idle wakeups, not a cost per event
   per_m=$(echo "$agent_cpu_s $events" | awk '{ if ($2 >= 5000) printf "%.2f s", $1 / ($2 / 1e6); else printf "n/a (%d events)", $2 }')
-  bpf_runs_s=$(bpf_of "$w" tracewire | awk -v s="$et_secs" '$1 == "TOTAL" {printf "%.0f", $3 / s}')
   {
     echo
     echo "$w: $what"
@@ -302,16 +306,17 @@ for w in $workloads; do
     echo "  events      $events emitted host-wide, $delivered delivered, $dropped dropped (lost_total $lost_total)"
     echo "  agent CPU   ${agent_cpu_s} s while the workload ran = ${agent_pct} % of one CPU; per million events: $per_m"
     echo "  BPF floor     $(bpf_text "$w" floor)"
-    echo "  BPF tracewire $(bpf_text "$w" tracewire)  ($bpf_runs_s runs/s)"
+    echo "  BPF tracewire $(bpf_text "$w" tracewire)"
   } >> "$report"
 
   # Measured loss, and the estimate from costs (our programs' run time plus the
-  # agent's CPU, as a share of the busy CPU time). The measured figure is
+  # agent's CPU, as shares of one CPU). The measured figure is
   # trusted when it stands out of two standard errors of the round-to-round
   # noise; otherwise the estimate is.
   read -r q se < <(ratio_stats "$w" tracewire rate)
-  est=$(cost_share "$w" tracewire "$et_ticks")
-  est_bpf=$(cost_share "$w" tracewire 0) est_floor=$(cost_share "$w" floor 0)
+  # the agent counts too where it takes CPU the workload wanted (both CPUs busy)
+  est_bpf=$(bpf_share "$w" tracewire) est_floor=$(bpf_share "$w" floor)
+  est=$(echo "$est_bpf $agent_pct" | awk '{printf "%.3f", $1 + $2}')
   loss=$(echo "$q" | awk '{printf "%.2f", 100 * (1 - $1)}')
   noise=$(echo "$se" | awk '{printf "%.2f", 200 * $1}')
   if echo "$loss $noise $se" | awk '{exit !($3 > 0 && ($1 < 0 ? -$1 : $1) > $2)}'; then
@@ -319,15 +324,16 @@ for w in $workloads; do
   else
     trusted=estimate; judged=$est
   fi
+  verdict[$w]="$w loss with tracewire ${judged} % (trusted: $trusted; measured ${loss} % +- ${noise} %, estimate ${est} %)"
   if [ "$w" = churn ]; then
-    pass="INFO (stress, no goal)"
+    verdict[$w]="INFO: ${verdict[$w]}; a stress test, no goal"
   else
     pass=$(echo "$judged $goal_loss" | awk '{print ($1 <= $2) ? "PASS" : "FAIL"}')
+    verdict[$w]="$pass: ${verdict[$w]}; goal <= ${goal_loss} %"
   fi
-  verdict[$w]="$pass: $w loss with tracewire ${judged} % (trusted: $trusted; measured ${loss} % +- ${noise} %, estimate ${est} %), goal <= ${goal_loss} %"
   {
     echo "  loss        measured ${loss} % (noise: +- ${noise} %, two standard errors of the per-round ratios)"
-    echo "              estimate ${est} % of the busy CPU (BPF ${est_bpf} %, the rest agent CPU; floor BPF ${est_floor} %)"
+    echo "              estimate ${est} % (BPF ${est_bpf} % + agent ${agent_pct} % of one CPU; the floor's BPF ${est_floor} %)"
     echo "  ${verdict[$w]}"
   } >> "$report"
 

@@ -149,4 +149,25 @@ else
   echo "SKIP: cannot mount a small tmpfs for the disk-full test"
 fi
 
+# --- once attached, no capability is left (and --keep-capabilities keeps them) ---
+"$ET" --process-exec --stats > "$work/caps" 2> "$work/caps.err" &
+et=$!
+started "$work/caps"
+capeff=$(awk '/^CapEff/ {print $2}' /proc/$et/status)
+capbnd=$(awk '/^CapBnd/ {print $2}' /proc/$et/status)
+nnp=$(awk '/^NoNewPrivs/ {print $2}' /proc/$et/status)
+/bin/echo tw-caps-marker > /dev/null
+sleep 0.5
+kill -INT $et; wait $et; rc=$?
+check "no effective capability once attached (CapEff $capeff)" test "$capeff" = 0000000000000000
+check "empty bounding set and no_new_privs" test "$capbnd" = 0000000000000000 -a "$nnp" = 1
+check "... and tracing, stats and exit still work" \
+  bash -c "[ $rc -eq 0 ] && grep -q tw-caps-marker '$work/caps' && grep -q 'stats (final)' '$work/caps.err'"
+"$ET" --process-exec --keep-capabilities > "$work/caps2" 2> /dev/null &
+et=$!
+started "$work/caps2"
+capeff=$(awk '/^CapEff/ {print $2}' /proc/$et/status)
+kill -INT $et; wait $et
+check "--keep-capabilities keeps them" test "$capeff" != 0000000000000000
+
 finish

@@ -353,8 +353,11 @@ Test(sched, noisy_neighbour_latency_offenders_and_schedstat_agreement, .timeout 
 	 * it: a wakeup that preempts sets RQCF_ACT_SKIP (rq_clock_skip_update()),
 	 * so the switch that follows reuses the rq clock of the wakeup, and the
 	 * time from the wakeup to the switch (interrupt exit, leaving idle) is
-	 * never added to run_delay. We time both ends with the real clock, so we
-	 * may count more than run_delay, never less.
+	 * never added to run_delay. The same skip dates the wait of a task
+	 * preempted by such a wakeup back to the wakeup, while it still ran, so
+	 * run_delay is a little high for a task that is often preempted (other
+	 * work on a shared machine). We time both ends with the real clock: more
+	 * than run_delay for short waits, at most a few percent less otherwise.
 	 */
 	cr_assert_geq(agree2, 0.95, "quiet: summed latency %lu ns below run_delay %lu ns",
 		      (unsigned long)r2->sum_ns, (unsigned long)delay2);

@@ -3,15 +3,18 @@
 # EventsTrace --ship into a real ClickHouse (Debian's clickhouse-server, started here on
 # loopback with its own configuration and data directory under a temporary directory,
 # no systemd). The table comes from contrib/clickhouse/events.sql. A workload of five
-# execs of /bin/true is traced with --pid-tree; then:
+# execs of /bin/true is traced with --pid-tree, shipped as a ClickHouse user with a
+# password (basic auth, from a file); then:
 #   - the row count in ClickHouse equals the events EventsTrace printed, and every
 #     event_id is distinct;
 #   - every row matches its event field by field (time, timestamps, pid block, comm,
 #     exec fields, creds, cgroup, fork parent, exit code, flags);
 #   - the raw column holds each printed line byte for byte (after the event_id and
 #     host the shipper put in front).
-# Then a batch with a row ClickHouse cannot parse (it answers 500, not 400): the batch
-# goes to the dead-letter file, is counted, and every other batch arrives.
+# A wrong password: 401, the batch is dead-lettered. A batch with a row ClickHouse cannot
+# parse (it answers 500, not 400): dead-lettered and counted, every other batch arrives.
+# EventsTrace SIGKILLed with its events spooled (collector away), restarted on the same
+# spool: every event it had printed arrives.
 #
 #   test_ship_clickhouse.sh EVENTSTRACE SHIP_FIELDS SHIP_FEED SCHEMA_SQL
 set -uo pipefail
@@ -81,7 +84,9 @@ cat > "$T/users.xml" <<'EOF'
 <yandex>
   <profiles><default><max_memory_usage>1000000000</max_memory_usage></default></profiles>
   <users><default><password></password><networks><ip>127.0.0.1</ip></networks>
-    <profile>default</profile><quota>default</quota></default></users>
+    <profile>default</profile><quota>default</quota></default>
+    <shipper><password>tw-Pa55word</password><networks><ip>127.0.0.1</ip></networks>
+    <profile>default</profile><quota>default</quota></shipper></users>
   <quotas><default><interval><duration>3600</duration><queries>0</queries><errors>0</errors>
     <result_rows>0</result_rows><read_rows>0</read_rows><execution_time>0</execution_time>
   </interval></default></quotas>
@@ -103,12 +108,15 @@ echo "clickhouse-server $(curl -s "http://127.0.0.1:$HTTP/" --data-binary 'SELEC
 q() { curl -sS "http://127.0.0.1:$HTTP/" --data-binary "$1"; }
 "$CH_CLIENT" --port "$TCP" --multiquery < "$SCHEMA" || { echo "FAIL: the schema does not load" >&2; exit 1; }
 
+# EventsTrace logs in as "shipper" (basic auth, the password from a file)
+printf 'shipper:tw-Pa55word\n' > "$T/credentials"
+chmod 600 "$T/credentials"
 # the workload waits for EventsTrace to be attached, then runs five execs
 bash -c 'while [ ! -e "$0/go" ]; do sleep 0.02; done; for i in 1 2 3 4 5; do /bin/true tw-ship-$i; done' "$T" &
 wpid=$!
 "$ET" --process --no-snapshot --pid-tree "$wpid" --ship "http://127.0.0.1:$HTTP/" \
 	--ship-format clickhouse --ship-spool "$T/spool" --ship-batch-ms 200 --stats=0 \
-	> "$T/events.ndjson" 2> "$T/et.err" &
+	--ship-auth basic --ship-auth-file "$T/credentials" > "$T/events.ndjson" 2> "$T/et.err" &
 etpid=$!
 for _ in $(seq 300); do grep -q STREAM_START "$T/events.ndjson" 2>/dev/null && break; sleep 0.1; done
 touch "$T/go"
@@ -159,6 +167,13 @@ boot=$(cat /proc/sys/kernel/random/boot_id)
 [ "$(q "SELECT countIf(startsWith(event_id, '$boot-')) FROM tracewire.events")" = "$emitted" ] ||
 	fail "event ids do not start with the boot id"
 [ ! -e "$T/spool/dead-letter.ndjson" ] || fail "rows were rejected: $(head -c 600 "$T/spool/dead-letter.ndjson")"
+! grep -q Pa55word "$T/et.err" || fail "the password shows in EventsTrace's output"
+# a wrong password: ClickHouse refuses, the batch is a dead letter (not a retry loop)
+TW_WRONG=shipper:not-the-password "$FEED" --url "http://127.0.0.1:$HTTP/" --format clickhouse \
+	--spool "$T/spool4" --count 10 --first 1000 --auth basic --auth-env TW_WRONG --drain-ms 10000 \
+	> "$T/feed4.out" 2> "$T/feed4.err"
+echo "wrong password: $(grep -E '^(dead_lettered|shipped|last_error)=' "$T/feed4.out" | tr '\n' ' ')"
+[ "$(sed -n 's/^dead_lettered=//p' "$T/feed4.out")" = 10 ] || fail "a refused login did not dead-letter the batch"
 
 # a row ClickHouse refuses: its whole batch is dead-lettered (not retried forever), the rest arrives
 "$FEED" --url "http://127.0.0.1:$HTTP/" --format clickhouse --spool "$T/spool2" --count 300 \
@@ -179,7 +194,7 @@ grep -q '"n":150,"signal":"not a number"' "$T/spool2/dead-letter.ndjson" || fail
 # EventsTrace SIGKILLed with its events spooled (the collector was away), restarted on the
 # same spool with ClickHouse back: the events it printed before dying arrive
 dead_port=$(free_port)
-bash -c 'while [ ! -e "$0/go2" ]; do sleep 0.02; done; for i in 1 2 3; do /bin/true tw-kill-$i; done; sleep 60' "$T" &
+bash -c 'while [ ! -e "$0/go2" ]; do sleep 0.02; done; for i in 1 2 3; do /bin/true tw-kill-$i; done; exec sleep 60' "$T" &
 wpid=$!
 "$ET" --process --no-snapshot --pid-tree "$wpid" --ship "http://127.0.0.1:$dead_port/" \
 	--ship-format clickhouse --ship-spool "$T/spool3" --ship-backoff-ms 100,300 \

@@ -17,6 +17,8 @@
 # 4. SIGKILL in the middle of sending; a restart delivers everything committed.
 # 5. HTTPS: a self-signed certificate is refused by default (retried, nothing delivered),
 #    accepted with --ca-file, and with --insecure only when asked for.
+# 6. Credentials: a bearer token from a file and from the environment reach the collector;
+#    a wrong one gets 401, a dead letter; the secret appears in no output or dead letter.
 set -u
 COLLECTOR=$1
 FEED=$2
@@ -188,6 +190,30 @@ echo "   with the CA file: recovered $(stat_of recovered "$T/feed5b.out"), shipp
 "$FEED" --url "https://localhost:$port/" --spool "$T/spool6" --count 5 --insecure 1 \
 	--drain-ms 10000 > "$T/feed5c.out" 2> /dev/null || fail "not delivered with --insecure"
 [ "$(numbers "$T/tls.store" | wc -l)" = 20 ] || fail "the TLS collector does not have the 20 events"
+
+echo "== 6. credentials"
+start_collector auth "ok" 
+kill "$cpid"; wait "$cpid" 2>/dev/null
+"$COLLECTOR" --port "$port" --port-file "$T/auth.port" --store "$T/auth.store" --log "$T/auth.log" \
+	--require-auth "Bearer s3cr3t-t0ken" &
+pids+=("$!")
+sleep 0.3
+printf 's3cr3t-t0ken\n' > "$T/token"
+"$FEED" --url "http://127.0.0.1:$port/" --spool "$T/spool7" --count 50 --auth bearer --auth-file "$T/token" \
+	--drain-ms 10000 > "$T/feed6a.out" 2> "$T/feed6a.err" || fail "not delivered with the token from a file"
+TW_TEST_TOKEN=s3cr3t-t0ken "$FEED" --url "http://127.0.0.1:$port/" --spool "$T/spool8" --count 50 --first 50 \
+	--auth bearer --auth-env TW_TEST_TOKEN --drain-ms 10000 > "$T/feed6b.out" 2> "$T/feed6b.err" ||
+	fail "not delivered with the token from the environment"
+printf 'wrong-token\n' > "$T/token2"
+"$FEED" --url "http://127.0.0.1:$port/" --spool "$T/spool9" --count 10 --first 100 --auth bearer \
+	--auth-file "$T/token2" --drain-ms 10000 > "$T/feed6c.out" 2> "$T/feed6c.err"
+echo "   token from a file: shipped $(stat_of shipped "$T/feed6a.out"); from the environment: shipped $(stat_of shipped "$T/feed6b.out"); wrong token: dead-lettered $(stat_of dead_lettered "$T/feed6c.out")"
+[ "$(numbers "$T/auth.store" | wc -l)" = 100 ] || fail "the collector does not have the 100 authorized events"
+[ "$(stat_of dead_lettered "$T/feed6c.out")" = 10 ] || fail "a 401 did not dead-letter the batch"
+grep -q '"status":401' "$T/spool9/dead-letter.ndjson" || fail "the dead letter lacks the 401"
+if grep -rq -e s3cr3t -e wrong-token "$T"/feed6*.out "$T"/feed6*.err "$T/spool7" "$T/spool8" "$T/spool9"; then
+	fail "a secret leaked into output, the spool or a dead letter"
+fi
 
 if [ "$failures" -ne 0 ]; then
 	echo "test_ship_faults: $failures failure(s); files in $T" >&2

@@ -19,7 +19,8 @@
  * Output: --store FILE gets every stored line ("<request> <line>"), --log FILE one
  * line per request: "<ms since start> <request> <connection> <action> <lines> <first event_id>".
  * The bound port is written to --port-file (listen on an ephemeral port with --port 0).
- * With --tls-cert FILE --tls-key FILE it speaks HTTPS (for the certificate checks).
+ * With --tls-cert FILE --tls-key FILE it speaks HTTPS (for the certificate checks);
+ * with --require-auth VALUE a request without "Authorization: VALUE" gets 401.
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -54,6 +55,7 @@ static int listen_fd = -1, port;
 static uint64_t requests, connections, epoch;
 static struct timespec t0;
 static SSL_CTX *tls; /* NULL: plain HTTP */
+static const char *require_auth;
 
 /* A connection: a socket, and its TLS session when serving HTTPS. */
 struct conn {
@@ -146,7 +148,7 @@ static bool send_all(struct conn *c, const char *p, size_t n)
 static void respond(struct conn *fd, int status, const char *extra_hdr, const char *body)
 {
 	char buf[1024];
-	const char *reason = status == 200 ? "OK" : status == 400 ? "Bad Request" :
+	const char *reason = status == 200 ? "OK" : status == 400 ? "Bad Request" : status == 401 ? "Unauthorized" :
 			     status == 429 ? "Too Many Requests" : status == 503 ? "Service Unavailable" :
 			     "Internal Server Error";
 	int n = snprintf(buf, sizeof(buf), "HTTP/1.1 %d %s\r\nContent-Length: %zu\r\n%sConnection: keep-alive\r\n\r\n%s",
@@ -223,7 +225,7 @@ static void *serve(void *arg)
 	for (;;) {
 		char *hdr_end;
 		size_t clen = 0, hlen;
-		bool gz = false;
+		bool gz = false, authorized = !require_auth;
 		while (!(hdr_end = have ? memmem(buf, have, "\r\n\r\n", 4) : NULL)) {
 			if (have == cap)
 				buf = realloc(buf, cap = cap ? cap * 2 : 65536);
@@ -239,6 +241,10 @@ static void *serve(void *arg)
 			if (!strncasecmp(l, "Content-Encoding:", 17) && strstr(l, "gzip") &&
 			    strstr(l, "gzip") < strstr(l, "\r\n"))
 				gz = true;
+			if (require_auth && !strncasecmp(l, "Authorization: ", 15) &&
+			    !strncmp(l + 15, require_auth, strlen(require_auth)) &&
+			    !strncmp(l + 15 + strlen(require_auth), "\r\n", 2))
+				authorized = true;
 		}
 		while (have < hlen + clen) {
 			if (hlen + clen > cap)
@@ -270,7 +276,9 @@ static void *serve(void *arg)
 			goto out;
 		}
 		req = ++requests;
-		if (plan_pos < plan_len)
+		if (!authorized)
+			snprintf(st.action, sizeof(st.action), "401");
+		else if (plan_pos < plan_len)
 			st = plan[plan_pos++];
 		char arg[24] = "";
 		if (st.arg)
@@ -321,6 +329,8 @@ static void *serve(void *arg)
 			char h[64];
 			snprintf(h, sizeof(h), "Retry-After: %ld\r\n", st.arg);
 			respond(fd, 429, h, "slow down");
+		} else if (!strcmp(st.action, "401")) {
+			respond(fd, 401, "", "{\"error\":\"who are you\"}");
 		} else if (!strcmp(st.action, "400")) {
 			respond(fd, 400, "Content-Type: application/json\r\n",
 				"{\"error\":\"rejected by the test collector\"}");
@@ -354,6 +364,8 @@ int main(int argc, char **argv)
 			store = argv[i + 1];
 		else if (!strcmp(argv[i], "--log"))
 			logp = argv[i + 1];
+		else if (!strcmp(argv[i], "--require-auth"))
+			require_auth = argv[i + 1];
 		else if (!strcmp(argv[i], "--tls-cert"))
 			cert = argv[i + 1];
 		else if (!strcmp(argv[i], "--tls-key"))

@@ -13,7 +13,7 @@
  *             [--concurrency N] [--format ndjson|clickhouse|elasticsearch]
  *             [--spool-size BYTES] [--segment-size BYTES] [--drain-ms MS] [--progress FILE]
  *             [--bad N]   (event N carries "signal":"not a number": a row ClickHouse refuses)
- *             [--ca-file FILE] [--insecure 1]
+ *             [--ca-file FILE] [--insecure 1] [--auth TYPE (--auth-file FILE | --auth-env VAR)]
  */
 #define _GNU_SOURCE
 #include <fcntl.h>
@@ -31,7 +31,8 @@ int main(int argc, char **argv)
 	struct tw_ship_options o;
 	struct tw_shipper *s;
 	struct tw_ship_stats st;
-	const char *progress = NULL;
+	const char *progress = NULL, *auth_file = NULL, *auth_env = NULL;
+	char *secret = NULL;
 	long count = 1000, first = 0, rate = 0, drain_ms = 30000, commit_every = 50, bad = -1;
 	char err[512], line[512];
 	int rc;
@@ -71,6 +72,12 @@ int main(int argc, char **argv)
 			drain_ms = atol(v);
 		else if (!strcmp(k, "--commit-every"))
 			commit_every = atol(v);
+		else if (!strcmp(k, "--auth"))
+			o.auth = tw_ship_auth_parse(v);
+		else if (!strcmp(k, "--auth-file"))
+			auth_file = v;
+		else if (!strcmp(k, "--auth-env"))
+			auth_env = v;
 		else if (!strcmp(k, "--ca-file"))
 			o.ca_file = v;
 		else if (!strcmp(k, "--insecure"))
@@ -84,7 +91,16 @@ int main(int argc, char **argv)
 			return 2;
 		}
 	}
-	if (tw_ship_open(&s, &o, err, sizeof(err)) < 0) {
+	if (o.auth) {
+		if (!(secret = tw_ship_load_secret(auth_file, auth_env, err, sizeof(err)))) {
+			fprintf(stderr, "ship_feed: %s\n", err);
+			return 2;
+		}
+		o.auth_secret = secret;
+	}
+	rc = tw_ship_open(&s, &o, err, sizeof(err));
+	free(secret);
+	if (rc < 0) {
 		fprintf(stderr, "ship_feed: %s\n", err);
 		return 2;
 	}
