@@ -10,6 +10,8 @@ packages=(
   libcjson-dev libcurl4-openssl-dev
   # tests
   libcriterion-dev libclang-rt-14-dev bc procps util-linux
+  # EventsTrace under valgrind (testing/valgrind), network tests (ip, tc)
+  valgrind iproute2
   # the shipper's tests: a real ClickHouse (started by the test itself, never by systemd) and curl
   clickhouse-server clickhouse-client curl
   # the network benchmark and its smoke test (testing/bench/net_bench.sh)
