@@ -5,8 +5,10 @@ BUILD ?= build
 JOBS ?= $(shell nproc)
 CMAKE_FLAGS ?=
 ARGS ?=
+# `make install PREFIX=/opt/tracewire` (DESTDIR=... for packaging, as usual)
+PREFIX ?= /usr/local
 
-.PHONY: all deps configure build run test unit integration bench asan fuzz clean
+.PHONY: all deps configure build run test unit integration bench asan fuzz clean install
 FUZZ_SECONDS ?= 60
 
 all: build
@@ -52,6 +54,11 @@ fuzz: deps
 	  -DCMAKE_C_FLAGS="-g -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined"
 	cmake --build $(BUILD)-fuzz -j $(JOBS) --target fuzz_decode fuzz_replay fuzz_cli fuzz_dns
 	bash testing/fuzz/run_fuzz.sh $(BUILD)-fuzz $(FUZZ_SECONDS)
+
+# Library (shared and static), headers, tracewire.pc, CMake package, EventsTrace, its man page
+# and bash completion (docs/library.md). The prefix is chosen here, not at configure time.
+install: build
+	cmake --install $(BUILD) --prefix $(PREFIX)
 
 clean:
 	rm -rf $(BUILD) $(BUILD)-asan $(BUILD)-fuzz

@@ -22,6 +22,7 @@
 #include "privileges.h"
 #include "tracewire_ship.h"
 #include "tracewire_sched.h"
+#include "netacct_out.h"
 
 /*
  * Replay applies the event-type and pid filters itself (live, the kernel
@@ -39,6 +40,7 @@ struct trace_state {
 	struct tw_json json;
 	struct tw_recorder *recorder;
 	struct tw_sched *sched; /* --runqlat */
+	struct et_netacct *netacct; /* --netatop-server, --net-bandwidth */
 	uint64_t record_errors_reported;
 	struct tw_shipper *shipper; /* --ship */
 	uint64_t ship_enqueue_errors;
@@ -328,13 +330,40 @@ static void report_ship_stats(struct trace_state *st)
 	print_ship_stats(&s, "");
 }
 
+/* The shipper's counters inside the STATS record, as "shipping". */
+static void ship_stats_json(struct tw_json *j, void *arg)
+{
+	struct tw_shipper *shipper = arg;
+	struct tw_ship_stats s;
+
+	tw_ship_get_stats(shipper, &s);
+	tw_json_begin_object(j, "shipping");
+	tw_json_u64(j, "events_enqueued", s.events_enqueued);
+	tw_json_u64(j, "events_shipped", s.events_shipped);
+	tw_json_u64(j, "batches_shipped", s.batches_shipped);
+	tw_json_u64(j, "bytes_sent", s.bytes_sent);
+	tw_json_u64(j, "requests", s.requests);
+	tw_json_u64(j, "retries", s.retries);
+	tw_json_u64(j, "events_dropped", s.events_dropped);
+	tw_json_u64(j, "events_dead_lettered", s.events_dead_lettered);
+	tw_json_u64(j, "dead_letter_dropped", s.dead_letter_dropped);
+	tw_json_u64(j, "events_recovered", s.events_recovered);
+	tw_json_u64(j, "events_pending", s.events_pending);
+	tw_json_u64(j, "spool_bytes", s.spool_bytes);
+	tw_json_u64(j, "corrupt_frames", s.corrupt_frames);
+	tw_json_u64(j, "spool_write_errors", s.spool_write_errors);
+	tw_json_u64(j, "last_http_status", (uint64_t)(s.last_http_status > 0 ? s.last_http_status : 0));
+	tw_json_end_object(j);
+}
+
 static void report_stats(struct trace_state *st, const struct tw_stats *s, bool final)
 {
 	if (st->cli.stats && (final || st->cli.stats_interval_s))
 		print_stats_human(s, st->recorder, final);
 	if (st->cli.stats_json != TW_STATS_JSON_OFF) {
 		FILE *out = st->cli.stats_json == TW_STATS_JSON_STREAM ? stdout : stderr;
-		tw_stats_to_json(&st->json, s, final);
+		tw_stats_to_json_with(&st->json, s, final, st->shipper ? ship_stats_json : NULL,
+				      st->shipper);
 		emit_line(st, out);
 		fflush(out);
 	}
@@ -482,19 +511,22 @@ static void close_sched(struct trace_state *st)
 	st->sched = NULL;
 }
 
-/* --runqlat without event types: no events context, just the intervals. */
+/* --runqlat or network accounting without event types: no events context, just the intervals. */
 static int run_sched_only(struct trace_state *st)
 {
 	print_start_record(st, "kernel", NULL);
 	while (!stop_requested && !st->stdout_closed) {
-		int rc = tw_sched_poll(st->sched, 100);
-		if (rc < 0 && rc != -EINTR) {
+		int rc = st->sched ? tw_sched_poll(st->sched, 100) : poll(NULL, 0, 100);
+		if (st->sched && rc < 0 && rc != -EINTR) {
 			fprintf(stderr, "EventsTrace: reading run-queue latency failed: %s\n", strerror(-rc));
 			break;
 		}
+		if (st->netacct && et_netacct_poll(st->netacct, stdout))
+			st->stdout_closed = true;
 		if (fflush(stdout) || stdout_gone())
 			st->stdout_closed = true;
 	}
+	et_netacct_close(st->netacct);
 	close_sched(st);
 	return 0;
 }
@@ -536,10 +568,15 @@ static int run_live(struct trace_state *st)
 
 	if (st->cli.runqlat_interval_s && open_sched(st))
 		return 1;
+	if (et_netacct_open(&st->netacct, &st->cli)) {
+		tw_sched_close(st->sched);
+		return 1;
+	}
 	if (!st->cli.event_mask)
 		return run_sched_only(st);
 	rc = tw_ctx_open(&ctx, &o, on_event, st, err, sizeof(err));
 	if (rc < 0) {
+		et_netacct_close(st->netacct);
 		tw_sched_close(st->sched);
 		fprintf(stderr, "EventsTrace: %s\n", err);
 		return 1;
@@ -564,6 +601,8 @@ static int run_live(struct trace_state *st)
 		rc = tw_ctx_poll(ctx, 100);
 		if (st->sched && rc >= 0 && (rc = tw_sched_poll(st->sched, 0)) < 0)
 			fprintf(stderr, "EventsTrace: reading run-queue latency failed: %s\n", strerror(-rc));
+		if (st->netacct && et_netacct_poll(st->netacct, stdout))
+			st->stdout_closed = true;
 		if (rc < 0 && rc != -EINTR && rc != -ECANCELED) {
 			fprintf(stderr, "EventsTrace: polling the ring buffer failed: %s\n", strerror(-rc));
 			break;
@@ -590,6 +629,7 @@ static int run_live(struct trace_state *st)
 	if (st->recorder && (rc = tw_recorder_close(st->recorder)) < 0)
 		fprintf(stderr, "EventsTrace: the recording is incomplete: %s\n", strerror(-rc));
 	fflush(NULL);
+	et_netacct_close(st->netacct);
 	close_sched(st);
 	close_shipper(st); /* before the fork below: the child must not hold the spool's lock */
 	close_in_background(ctx);

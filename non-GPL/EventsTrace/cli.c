@@ -85,6 +85,11 @@ enum {
 	OPT_VERSION,
 	OPT_RUNQLAT,
 	OPT_RUNQLAT_HUMAN,
+	OPT_NETATOP_SERVER,
+	OPT_NETATOP_GROUP,
+	OPT_NET_BANDWIDTH,
+	OPT_NETACCT_RETAIN,
+	OPT_NETACCT_MAX_PROCS,
 };
 
 static const struct option long_opts[] = {
@@ -164,6 +169,11 @@ static const struct option long_opts[] = {
 	{"ship-drain-ms", required_argument, NULL, OPT_SHIP_DRAIN},
 	{"runqlat", optional_argument, NULL, OPT_RUNQLAT},
 	{"runqlat-human", optional_argument, NULL, OPT_RUNQLAT_HUMAN},
+	{"netatop-server", optional_argument, NULL, OPT_NETATOP_SERVER},
+	{"netatop-group", required_argument, NULL, OPT_NETATOP_GROUP},
+	{"net-bandwidth", required_argument, NULL, OPT_NET_BANDWIDTH},
+	{"netacct-retain", required_argument, NULL, OPT_NETACCT_RETAIN},
+	{"netacct-max-procs", required_argument, NULL, OPT_NETACCT_MAX_PROCS},
 	{"verbose", no_argument, NULL, 'v'},
 	{"help", no_argument, NULL, 'h'},
 	{"version", no_argument, NULL, OPT_VERSION},
@@ -216,6 +226,15 @@ void tw_cli_usage(FILE *f)
 	    "                            throttling; alone, no other events are traced\n"
 	    "      --runqlat-human[=SECONDS]  the same as runqlat-style histograms (on stdout,\n"
 	    "                            or on stderr when events are traced too)\n"
+	    "Per-process network accounting (counters in the kernel; alone, no other events):\n"
+	    "      --net-bandwidth SECONDS  one NET_BANDWIDTH record per active process every\n"
+	    "                            SECONDS: payload bytes and calls (socket layer), wire\n"
+	    "                            packets and bytes (IP + link header), TCP/UDP, in/out\n"
+	    "      --netatop-server[=PATH]  answer atop -K (netatop-bpf protocol) on a UNIX\n"
+	    "                            socket (default /run/netatop-bpf-socket), root only\n"
+	    "      --netatop-group GROUP also members of GROUP may connect (socket mode 0660)\n"
+	    "      --netacct-retain SECONDS  keep exited processes' counters (default 60)\n"
+	    "      --netacct-max-procs N process table size (default 16384)\n"
 	    "Filters (applied in the kernel):\n"
 	    "      --pid PID             only this process (repeatable)\n"
 	    "      --pid-tree PID        only this process and everything it forks from now on\n"
@@ -293,7 +312,9 @@ void tw_cli_usage(FILE *f)
 	    "  EventsTrace --replay /tmp/t.twr              decode that recording again\n"
 	    "  EventsTrace --process --ship http://127.0.0.1:8123/ --ship-format clickhouse\n"
 	    "                                               into ClickHouse (contrib/clickhouse)\n"
-	    "  EventsTrace --runqlat-human=10               run-queue latency per cgroup, every 10 s\n",
+	    "  EventsTrace --runqlat-human=10               run-queue latency per cgroup, every 10 s\n"
+	    "  EventsTrace --netatop-server --net-bandwidth 5   atop -K shows per-process network\n"
+	    "                                               columns; bandwidth every 5 s on stdout\n",
 	    f);
 }
 
@@ -816,6 +837,37 @@ static int parse_option(struct tw_cli *cli, int c, const char *arg, char *err, s
 		cli->runqlat_interval_s = n;
 		cli->runqlat_human = c == OPT_RUNQLAT_HUMAN;
 		return 0;
+	case OPT_NETATOP_SERVER:
+		if (arg && (arg[0] != '/' || strlen(arg) >= 100)) {
+			snprintf(err, errlen, "invalid --netatop-server path '%s' (absolute, under 100 bytes)", arg);
+			return -1;
+		}
+		cli->netatop_path = arg ? arg : "/run/netatop-bpf-socket";
+		return 0;
+	case OPT_NETATOP_GROUP:
+		cli->netatop_group = arg;
+		return 0;
+	case OPT_NET_BANDWIDTH:
+		if (parse_u32(arg, &n) || n == 0 || n > 86400) {
+			snprintf(err, errlen, "invalid --net-bandwidth interval '%s' (1 to 86400 seconds)", arg);
+			return -1;
+		}
+		cli->net_bandwidth_s = n;
+		return 0;
+	case OPT_NETACCT_RETAIN:
+		if (parse_u32(arg, &n) || n > 86400) {
+			snprintf(err, errlen, "invalid --netacct-retain '%s' (0 to 86400 seconds)", arg);
+			return -1;
+		}
+		cli->netacct_retain_s = n;
+		return 0;
+	case OPT_NETACCT_MAX_PROCS:
+		if (parse_u32(arg, &n) || n < 16 || n > (1u << 22)) {
+			snprintf(err, errlen, "invalid --netacct-max-procs '%s' (16 to 4194304)", arg);
+			return -1;
+		}
+		cli->netacct_max_procs = n;
+		return 0;
 	case OPT_SHIP ... OPT_SHIP_DRAIN:
 		return parse_ship_option(cli, c, arg, err, errlen);
 	case OPT_NO_START:
@@ -852,6 +904,7 @@ int tw_cli_parse(int argc, char **argv, struct tw_cli *cli, char *err, size_t er
 	cli->udp_flow_interval_s = -1;
 	cli->exit_hold_ms = -1;
 	cli->ship.drain_ms = -1;
+	cli->netacct_retain_s = -1;
 	optind = 0; /* 0, not 1: glibc then also forgets a half-parsed "-xyz" group */
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, ":avh", long_opts, NULL)) != -1) {
@@ -889,8 +942,16 @@ int tw_cli_parse(int argc, char **argv, struct tw_cli *cli, char *err, size_t er
 		snprintf(err, errlen, "--runqlat measures the live kernel and cannot be combined with --replay");
 		return -1;
 	}
-	/* run-queue latency alone traces no events; with event flags, both */
-	if (!cli->event_mask && !cli->runqlat_interval_s)
+	if ((cli->netatop_path || cli->net_bandwidth_s) && cli->replay_path) {
+		snprintf(err, errlen, "network accounting measures the live kernel and cannot be combined with --replay");
+		return -1;
+	}
+	if (cli->netatop_group && !cli->netatop_path) {
+		snprintf(err, errlen, "--netatop-group needs --netatop-server");
+		return -1;
+	}
+	/* run-queue latency or network accounting alone trace no events; with event flags, both */
+	if (!cli->event_mask && !cli->runqlat_interval_s && !cli->netatop_path && !cli->net_bandwidth_s)
 		cli->event_mask = TW_EVENTS_ALL;
 	if (cli->no_snapshot)
 		cli->event_mask &= ~TW_EVENT_BIT(TW_EVENT_PROCESS_SNAPSHOT);

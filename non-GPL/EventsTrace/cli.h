@@ -59,6 +59,12 @@ struct tw_cli {
 	struct tw_cli_ship ship;      /* --ship*: HTTP shipping (docs/shipper.md) */
 	unsigned runqlat_interval_s;  /* 0: no run-queue latency records */
 	bool runqlat_human;           /* runqlat-style histograms instead of SCHED_RUNQ NDJSON */
+	/* per-process network accounting (tracewire_netacct.h); alone, no events are traced */
+	const char *netatop_path;     /* --netatop-server[=PATH]: atop-compatible server; NULL: off */
+	const char *netatop_group;    /* --netatop-group GROUP: may connect besides root */
+	uint32_t net_bandwidth_s;     /* --net-bandwidth SECONDS: NET_BANDWIDTH records; 0: off */
+	int64_t netacct_retain_s;     /* --netacct-retain SECONDS; -1: library default (60) */
+	uint32_t netacct_max_procs;   /* --netacct-max-procs N; 0: library default (16384) */
 	bool no_snapshot;
 	bool verbose;
 	bool help;

@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <pthread.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -88,6 +89,7 @@ struct tw_ctx {
 void tw_options_init(struct tw_options *o)
 {
 	memset(o, 0, sizeof(*o));
+	o->struct_size = sizeof(*o);
 	o->event_mask = TW_EVENTS_ALL;
 	o->ring_size = TW_DEFAULT_RING_SIZE;
 	o->wakeup_bytes = TW_DEFAULT_WAKEUP_BYTES;
@@ -551,14 +553,51 @@ static int attach_all(struct tw_ctx *ctx, char *err, size_t errlen)
 	return 0;
 }
 
+/*
+ * The caller's options as this library's struct (tracewire.h, "Options"): the
+ * bytes the caller's header knew over our defaults; a larger struct only if
+ * what we do not know of it is zero. The smallest valid size is the struct of
+ * 0.1.0 (ending at `verbose`), the first release with struct_size.
+ */
+static int options_from_caller(const struct tw_options *in, struct tw_options *o, char *err,
+			       size_t errlen)
+{
+	const size_t v1 = offsetof(struct tw_options, verbose) + sizeof(in->verbose);
+	size_t n;
+
+	tw_options_init(o);
+	if (!in)
+		return 0;
+	n = in->struct_size;
+	if (n < v1) {
+		snprintf(err, errlen, "tw_options.struct_size is %zu: initialise the options with "
+				      "tw_options_init()", n);
+		return -EINVAL;
+	}
+	for (size_t i = sizeof(*o); i < n; i++) {
+		if (((const unsigned char *)in)[i]) {
+			snprintf(err, errlen, "tw_options has a field at byte %zu that tracewire %s "
+					      "does not know", i, TW_LIB_VERSION);
+			return -E2BIG;
+		}
+	}
+	memcpy(o, in, n < sizeof(*o) ? n : sizeof(*o));
+	o->struct_size = sizeof(*o);
+	return 0;
+}
+
 int tw_ctx_open(struct tw_ctx **out, const struct tw_options *opts, tw_event_fn cb, void *user,
 		char *err, size_t errlen)
 {
 	struct tw_ctx *ctx;
 	struct btf *vmlinux;
+	struct tw_options caller_opts;
 	int rc;
 
 	*out = NULL;
+	if ((rc = options_from_caller(opts, &caller_opts, err, errlen)))
+		return rc;
+	opts = &caller_opts;
 	if (geteuid() != 0) {
 		snprintf(err, errlen, "tracewire must run as root: it loads BPF programs into the "
 				      "kernel (effective uid is %u)", geteuid());

@@ -62,7 +62,8 @@ void tw_stream_start_to_json(struct tw_json *j, const struct tw_stream_info *inf
 	tw_json_end_object(j);
 }
 
-void tw_stats_to_json(struct tw_json *j, const struct tw_stats *s, bool final)
+void tw_stats_to_json_with(struct tw_json *j, const struct tw_stats *s, bool final,
+			    void (*extra)(struct tw_json *j, void *arg), void *arg)
 {
 	static const char *const reasons[TW_DECODE_ERROR_MAX] = {
 		[TW_DECODE_SHORT_HEADER] = "short_header",
@@ -107,5 +108,12 @@ void tw_stats_to_json(struct tw_json *j, const struct tw_stats *s, bool final)
 		tw_json_end_object(j);
 	}
 	tw_json_end_object(j);
+	if (extra)
+		extra(j, arg); /* members the agent adds, e.g. its shipper's counters */
 	tw_json_end_object(j);
+}
+
+void tw_stats_to_json(struct tw_json *j, const struct tw_stats *s, bool final)
+{
+	tw_stats_to_json_with(j, s, final, NULL, NULL);
 }

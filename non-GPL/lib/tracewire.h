@@ -11,6 +11,26 @@
  *   if (tw_ctx_open(&ctx, &o, on_event, user, err, sizeof(err)) < 0) ... print err
  *   while (running) tw_ctx_poll(ctx, 100);
  *   tw_ctx_close(ctx);
+ *
+ * This is the one header an embedder includes (installed as <tracewire/tracewire.h>):
+ * it pulls in the decoder, JSON rendering, recordings, the HTTP shipper and the
+ * run-queue latency companion. docs/library.md is the reference, with a complete example.
+ *
+ * Errors: functions that can fail return a negative errno (0 or a count on success);
+ * tw_strerror() names it, and tw_ctx_open() also writes a sentence into `err`.
+ *   -EPERM    not root (loading BPF needs CAP_BPF, CAP_PERFMON, CAP_SYS_ADMIN, CAP_NET_ADMIN)
+ *   -ENOTSUP  the kernel has no BTF
+ *   -EINVAL   options not from tw_options_init(), or an invalid value
+ *   -E2BIG    options from a newer tracewire.h with a field this library does not know set
+ *   -ENOENT   a hook, tracefs or a cgroup directory is missing
+ *   -ENOMEM   out of memory; other values come from the kernel (bpf(), perf, epoll)
+ *
+ * Threads: a tw_ctx is used by one thread at a time (tw_ctx_poll(), tw_ctx_consume()
+ * and the callbacks they run are on the calling thread); different contexts may live in
+ * different threads, but libbpf's log hook is process-wide, so open one context at a time
+ * (the last one opened gets libbpf's messages). Decoding, JSON and recording functions
+ * keep no global state and are safe in any thread. A tw_shipper may be fed by one thread
+ * at a time; its sending runs on its own thread (tracewire_ship.h).
  */
 #ifndef TRACEWIRE_H
 #define TRACEWIRE_H
@@ -79,7 +99,16 @@ struct tw_path_rule {
 enum tw_log_level { TW_LOG_ERROR, TW_LOG_WARN, TW_LOG_INFO, TW_LOG_DEBUG };
 typedef void (*tw_log_fn)(void *user, enum tw_log_level level, const char *msg);
 
+/*
+ * Options. Always start from tw_options_init(), which sets struct_size: the
+ * library reads only the struct_size bytes the caller's header knew about and
+ * takes defaults for fields added later, so a program built against an older
+ * tracewire.h keeps working with a newer library. New fields are only ever
+ * appended; a newer header's struct passed to an older library is accepted if
+ * every field the library does not know is zero, else tw_ctx_open() fails -E2BIG.
+ */
 struct tw_options {
+	uint32_t struct_size;       /* sizeof(struct tw_options), set by tw_options_init() */
 	uint64_t event_mask;        /* TW_EVENT_BIT()s; probes for other types are not loaded */
 	uint32_t ring_size;         /* bytes, rounded up to a power of two; default 8 MiB */
 	uint32_t wakeup_bytes;      /* 0: kernel's wakeup per caught-up event; N: wake once N
@@ -114,6 +143,11 @@ struct tw_options {
 };
 
 void tw_options_init(struct tw_options *o);
+
+/* The library's version at run time ("0.1.0"); TW_LIB_VERSION is the header's. */
+const char *tw_version(void);
+/* A constant sentence for a negative errno returned by the API (either sign accepted). */
+const char *tw_strerror(int err);
 
 /* Return non-zero from the callback to stop the current poll/consume call. */
 typedef int (*tw_event_fn)(void *user, const struct tw_event *ev);
@@ -192,6 +226,23 @@ uint32_t tw_ctx_ring_size(struct tw_ctx *ctx);
 typedef void (*tw_raw_fn)(void *user, const void *data, size_t len);
 void tw_ctx_set_raw_tap(struct tw_ctx *ctx, tw_raw_fn fn, void *user);
 
+#ifdef __cplusplus
+}
+#endif
+
+/*
+ * The rest of the API, so that this header is the only one an embedder needs.
+ * After the definitions above: each of these includes tracewire.h itself for
+ * tw_event, tw_log_fn and friends, and the include guard makes that a no-op.
+ * extern "C" here because json_writer.h (via tracewire_json.h) has none.
+ */
+#ifdef __cplusplus
+extern "C" {
+#endif
+#include "tracewire_record.h"
+#include "tracewire_json.h"
+#include "tracewire_ship.h"
+#include "tracewire_sched.h"
 #ifdef __cplusplus
 }
 #endif

@@ -37,6 +37,9 @@ void tw_stream_start_to_json(struct tw_json *j, const struct tw_stream_info *inf
 
 /* A STATS record: kernel and userspace counters per event type. */
 void tw_stats_to_json(struct tw_json *j, const struct tw_stats *s, bool final);
+/* The same, with extra members written by `extra` before the record closes. */
+void tw_stats_to_json_with(struct tw_json *j, const struct tw_stats *s, bool final,
+			   void (*extra)(struct tw_json *j, void *arg), void *arg);
 
 #ifdef __cplusplus
 }

@@ -1,0 +1,453 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * Per-process network accounting, loader and reader side
+ * (tracewire_netacct.h; kernel side GPL/probes/netacct.bpf.c).
+ *
+ * Retention runs here, in tw_netacct_tick(), on the embedder's timer and
+ * never on a client's request: netatop-bpf cleaned its table only when its
+ * first client asked, so with no client (or a second one) the table filled
+ * and new processes were silently not tracked. Here exited processes are
+ * dropped after retain_ms, and earlier, oldest first, whenever the table is
+ * more than 90% full, so live processes always find room; what still
+ * cannot be created is counted in the kernel and its traffic bucketed.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "net_probes.h"
+#include "netacct.skel.h"
+#include "tracewire_netacct.h"
+#include "tracewire_netacct_wire.h"
+
+#define NA_DEFAULT_MAX_PROCS 16384
+#define NA_DEFAULT_RETAIN_MS 60000
+#define NA_MAX_LINKS 8
+
+struct tw_netacct {
+	struct netacct_bpf *skel;
+	struct bpf_link *links[NA_MAX_LINKS];
+	size_t n_links;
+	int procs_fd, buckets_fd, stats_fd;
+	uint32_t max_procs;
+	uint64_t retain_ns;
+	int ncpus;
+	pthread_mutex_t lock;
+	uint64_t evicted_retention, evicted_pressure;
+	/* maintenance thread: retention runs whether or not anyone reads */
+	pthread_t maint;
+	bool maint_started;
+	pthread_mutex_t stop_lock;
+	pthread_cond_t stop_cond;
+	bool stopping;
+};
+
+void tw_netacct_options_init(struct tw_netacct_options *o)
+{
+	memset(o, 0, sizeof(*o));
+	o->max_procs = NA_DEFAULT_MAX_PROCS;
+	o->retain_ms = NA_DEFAULT_RETAIN_MS;
+}
+
+static uint64_t clock_ns(clockid_t id)
+{
+	struct timespec ts;
+	clock_gettime(id, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static bool na_verbose;
+
+static int na_print(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+	if (level == LIBBPF_DEBUG && !na_verbose)
+		return 0;
+	if (!na_verbose)
+		return 0; /* the error sentence we return says what failed */
+	return vfprintf(stderr, fmt, ap);
+}
+
+static void *maintenance(void *arg)
+{
+	struct tw_netacct *na = arg;
+	struct timespec until;
+
+	pthread_mutex_lock(&na->stop_lock);
+	while (!na->stopping) {
+		clock_gettime(CLOCK_MONOTONIC, &until);
+		until.tv_sec += 1;
+		pthread_cond_timedwait(&na->stop_cond, &na->stop_lock, &until);
+		if (na->stopping)
+			break;
+		pthread_mutex_unlock(&na->stop_lock);
+		tw_netacct_tick(na);
+		pthread_mutex_lock(&na->stop_lock);
+	}
+	pthread_mutex_unlock(&na->stop_lock);
+	return NULL;
+}
+
+void tw_netacct_close(struct tw_netacct *na)
+{
+	if (!na)
+		return;
+	if (na->maint_started) {
+		pthread_mutex_lock(&na->stop_lock);
+		na->stopping = true;
+		pthread_cond_signal(&na->stop_cond);
+		pthread_mutex_unlock(&na->stop_lock);
+		pthread_join(na->maint, NULL);
+	}
+	pthread_cond_destroy(&na->stop_cond);
+	pthread_mutex_destroy(&na->stop_lock);
+	for (size_t i = 0; i < na->n_links; i++)
+		bpf_link__destroy(na->links[i]);
+	netacct_bpf__destroy(na->skel);
+	pthread_mutex_destroy(&na->lock);
+	free(na);
+}
+
+static int na_fail(struct tw_netacct *na, char *err, size_t errlen, int rc, const char *what)
+{
+	snprintf(err, errlen, "network accounting: %s: %s", what, strerror(rc < 0 ? -rc : rc));
+	tw_netacct_close(na);
+	return rc < 0 ? rc : -rc;
+}
+
+int tw_netacct_open(struct tw_netacct **out, const struct tw_netacct_options *o, char *err,
+		    size_t errlen)
+{
+	struct tw_netacct *na;
+	struct bpf_program *cg_progs[3];
+	const char *root;
+	int rc, cg_fd;
+
+	*out = NULL;
+	if (geteuid() != 0) {
+		snprintf(err, errlen, "network accounting must run as root (it loads BPF programs)");
+		return -EPERM;
+	}
+	na = calloc(1, sizeof(*na));
+	if (!na)
+		return -ENOMEM;
+	pthread_mutex_init(&na->lock, NULL);
+	pthread_mutex_init(&na->stop_lock, NULL);
+	{
+		pthread_condattr_t ca;
+		pthread_condattr_init(&ca);
+		pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+		pthread_cond_init(&na->stop_cond, &ca);
+		pthread_condattr_destroy(&ca);
+	}
+	na->max_procs = o->max_procs ? o->max_procs : NA_DEFAULT_MAX_PROCS;
+	na->retain_ns = (uint64_t)o->retain_ms * 1000000ull;
+	na->ncpus = libbpf_num_possible_cpus();
+	na_verbose = o->verbose;
+	libbpf_set_print(na_print);
+	na->skel = netacct_bpf__open();
+	if (!na->skel)
+		return na_fail(na, err, errlen, -errno, "opening the probes");
+	rc = bpf_map__set_max_entries(na->skel->maps.tw_na_procs, na->max_procs);
+	if (rc)
+		return na_fail(na, err, errlen, rc, "sizing the process table");
+	rc = netacct_bpf__load(na->skel);
+	if (rc)
+		return na_fail(na, err, errlen, rc, "loading the probes (verbose shows the verifier log)");
+	na->procs_fd = bpf_map__fd(na->skel->maps.tw_na_procs);
+	na->buckets_fd = bpf_map__fd(na->skel->maps.tw_na_buckets);
+	na->stats_fd = bpf_map__fd(na->skel->maps.tw_na_stats);
+
+	/* process-context hooks first, so sockets have owners before packets are counted */
+	struct bpf_program *tps[] = {na->skel->progs.tw_na_exec, na->skel->progs.tw_na_exit,
+				     na->skel->progs.tw_na_send, na->skel->progs.tw_na_recv};
+	for (size_t i = 0; i < sizeof(tps) / sizeof(tps[0]); i++) {
+		struct bpf_link *l = bpf_program__attach(tps[i]);
+		if (!l)
+			return na_fail(na, err, errlen, -errno, bpf_program__name(tps[i]));
+		na->links[na->n_links++] = l;
+	}
+	root = tw_cgroup2_root();
+	if (!root)
+		return na_fail(na, err, errlen, -ENOENT, "no cgroup v2 hierarchy to attach to");
+	cg_fd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (cg_fd < 0)
+		return na_fail(na, err, errlen, -errno, root);
+	cg_progs[0] = na->skel->progs.tw_na_sock_create;
+	cg_progs[1] = na->skel->progs.tw_na_egress;
+	cg_progs[2] = na->skel->progs.tw_na_ingress;
+	for (size_t i = 0; i < 3; i++) {
+		struct bpf_link *l = bpf_program__attach_cgroup(cg_progs[i], cg_fd);
+		if (!l) {
+			rc = -errno;
+			close(cg_fd);
+			return na_fail(na, err, errlen, rc, bpf_program__name(cg_progs[i]));
+		}
+		na->links[na->n_links++] = l;
+	}
+	close(cg_fd); /* the links hold the cgroup */
+	rc = pthread_create(&na->maint, NULL, maintenance, na);
+	if (rc)
+		return na_fail(na, err, errlen, -rc, "starting the retention thread");
+	na->maint_started = true;
+	*out = na;
+	return 0;
+}
+
+/* Every key of the process table (a snapshot: entries come and go meanwhile). */
+static int all_keys(struct tw_netacct *na, struct tw_na_key **out, size_t *n)
+{
+	size_t cap = 256, cnt = 0;
+	struct tw_na_key *keys = malloc(cap * sizeof(*keys)), prev, cur;
+	void *prevp = NULL;
+
+	if (!keys)
+		return -ENOMEM;
+	while (bpf_map_get_next_key(na->procs_fd, prevp, &cur) == 0) {
+		if (cnt == cap) {
+			struct tw_na_key *k = realloc(keys, 2 * cap * sizeof(*keys));
+			if (!k) {
+				free(keys);
+				return -ENOMEM;
+			}
+			keys = k;
+			cap *= 2;
+		}
+		keys[cnt++] = cur;
+		prev = cur;
+		prevp = &prev;
+		if (cnt > 4u * na->max_procs)
+			break; /* a table churning under us: enough for one pass */
+	}
+	*out = keys;
+	*n = cnt;
+	return 0;
+}
+
+static void fill_dir(struct tw_netacct_dir *d, const struct tw_na_proc *v, int payload_idx,
+		     int proto, int dir)
+{
+	if (payload_idx >= 0) {
+		d->calls = v->cnt[payload_idx];
+		d->payload_bytes = v->cnt[payload_idx + 1];
+	}
+	d->packets = v->cnt[TW_NA_WIRE(proto, dir)];
+	d->wire_bytes = v->cnt[TW_NA_WIRE(proto, dir) + 1];
+}
+
+static void to_proc(const struct tw_na_key *k, const struct tw_na_proc *v, int64_t boot_to_epoch_ns,
+		    struct tw_netacct_proc *p)
+{
+	memset(p, 0, sizeof(*p));
+	p->pid = k->tgid;
+	p->start_boot_ns = k->start_ns;
+	p->start_epoch_s = (uint64_t)(((int64_t)k->start_ns + boot_to_epoch_ns) / 1000000000);
+	memcpy(p->comm, v->comm, sizeof(p->comm));
+	p->comm[sizeof(p->comm) - 1] = '\0';
+	p->exited = v->flags & TW_NA_PROC_EXITED;
+	p->kthread = v->flags & TW_NA_PROC_KTHREAD;
+	p->exit_boot_ns = v->exit_ns;
+	fill_dir(&p->tcp_out, v, TW_NA_TCP_SND_CALLS, TW_NA_PROTO_TCP, TW_NA_DIR_OUT);
+	fill_dir(&p->tcp_in, v, TW_NA_TCP_RCV_CALLS, TW_NA_PROTO_TCP, TW_NA_DIR_IN);
+	fill_dir(&p->udp_out, v, TW_NA_UDP_SND_CALLS, TW_NA_PROTO_UDP, TW_NA_DIR_OUT);
+	fill_dir(&p->udp_in, v, TW_NA_UDP_RCV_CALLS, TW_NA_PROTO_UDP, TW_NA_DIR_IN);
+	fill_dir(&p->other_out, v, -1, TW_NA_PROTO_OTHER, TW_NA_DIR_OUT);
+	fill_dir(&p->other_in, v, -1, TW_NA_PROTO_OTHER, TW_NA_DIR_IN);
+}
+
+int tw_netacct_read(struct tw_netacct *na, struct tw_netacct_proc **out, size_t *n)
+{
+	int64_t boot_to_epoch = (int64_t)clock_ns(CLOCK_REALTIME) - (int64_t)clock_ns(CLOCK_BOOTTIME);
+	struct tw_netacct_proc *procs;
+	struct tw_na_key *keys;
+	struct tw_na_proc v;
+	size_t nk, cnt = 0;
+	int rc;
+
+	pthread_mutex_lock(&na->lock);
+	rc = all_keys(na, &keys, &nk);
+	pthread_mutex_unlock(&na->lock);
+	if (rc)
+		return rc;
+	procs = calloc(nk ? nk : 1, sizeof(*procs));
+	if (!procs) {
+		free(keys);
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < nk; i++) {
+		if (bpf_map_lookup_elem(na->procs_fd, &keys[i], &v))
+			continue; /* evicted meanwhile */
+		to_proc(&keys[i], &v, boot_to_epoch, &procs[cnt++]);
+	}
+	free(keys);
+	*out = procs;
+	*n = cnt;
+	return 0;
+}
+
+int tw_netacct_lookup(struct tw_netacct *na, uint32_t pid, uint64_t start_boot_ns,
+		      struct tw_netacct_proc *out)
+{
+	struct tw_netacct_proc *procs;
+	size_t n, best = (size_t)-1;
+	int rc = tw_netacct_read(na, &procs, &n);
+
+	if (rc)
+		return rc;
+	for (size_t i = 0; i < n; i++) {
+		if (procs[i].pid != pid || (start_boot_ns && procs[i].start_boot_ns != start_boot_ns))
+			continue;
+		if (best == (size_t)-1 || procs[i].start_boot_ns > procs[best].start_boot_ns)
+			best = i;
+	}
+	if (best != (size_t)-1)
+		*out = procs[best];
+	free(procs);
+	return best == (size_t)-1 ? -ENOENT : 0;
+}
+
+int tw_netacct_tick(struct tw_netacct *na)
+{
+	struct tw_na_key *keys;
+	struct tw_na_proc v;
+	uint64_t *exit_ns;
+	size_t nk, early = 0, marked;
+	bool *evict;
+	int rc;
+
+	pthread_mutex_lock(&na->lock);
+	rc = all_keys(na, &keys, &nk);
+	if (rc)
+		goto out;
+	exit_ns = calloc(nk ? nk : 1, sizeof(*exit_ns));
+	evict = calloc(nk ? nk : 1, sizeof(*evict));
+	if (!exit_ns || !evict) {
+		rc = -ENOMEM;
+		goto free_all;
+	}
+	for (size_t i = 0; i < nk; i++)
+		if (!bpf_map_lookup_elem(na->procs_fd, &keys[i], &v) && (v.flags & TW_NA_PROC_EXITED))
+			exit_ns[i] = v.exit_ns ? v.exit_ns : 1;
+	/* keep a tenth of the table free for processes starting before the next tick */
+	marked = tw_netacct_plan_eviction(exit_ns, nk, clock_ns(CLOCK_BOOTTIME), na->retain_ns,
+					  (size_t)na->max_procs * 9 / 10, evict, &early);
+	for (size_t i = 0; marked && i < nk; i++)
+		if (evict[i])
+			bpf_map_delete_elem(na->procs_fd, &keys[i]);
+	na->evicted_retention += marked - early;
+	na->evicted_pressure += early;
+free_all:
+	free(exit_ns);
+	free(evict);
+	free(keys);
+out:
+	pthread_mutex_unlock(&na->lock);
+	return rc;
+}
+
+int tw_netacct_buckets(struct tw_netacct *na, struct tw_netacct_bucket **out, size_t *n)
+{
+	struct tw_na_bucket_key k, prev;
+	struct tw_na_bucket *percpu = calloc(na->ncpus, sizeof(*percpu));
+	struct tw_netacct_bucket *b = NULL;
+	size_t cnt = 0, cap = 0;
+	void *prevp = NULL;
+
+	if (!percpu)
+		return -ENOMEM;
+	while (bpf_map_get_next_key(na->buckets_fd, prevp, &k) == 0) {
+		prev = k;
+		prevp = &prev;
+		if (bpf_map_lookup_elem(na->buckets_fd, &k, percpu))
+			continue;
+		if (cnt == cap) {
+			struct tw_netacct_bucket *nb = realloc(b, (cap ? 2 * cap : 16) * sizeof(*b));
+			if (!nb) {
+				free(b);
+				free(percpu);
+				return -ENOMEM;
+			}
+			b = nb;
+			cap = cap ? 2 * cap : 16;
+		}
+		memset(&b[cnt], 0, sizeof(b[cnt]));
+		b[cnt].ifindex = k.ifindex;
+		b[cnt].kind = (enum tw_netacct_bucket_kind)k.kind;
+		b[cnt].protocol = k.proto;
+		b[cnt].ingress = k.dir == TW_NA_DIR_IN;
+		for (int c = 0; c < na->ncpus; c++) {
+			b[cnt].packets += percpu[c].packets;
+			b[cnt].bytes += percpu[c].bytes;
+		}
+		cnt++;
+	}
+	free(percpu);
+	*out = b;
+	*n = cnt;
+	return 0;
+}
+
+/* The kernel's memory figure for a map (fdinfo "memlock"). */
+static uint64_t map_memlock(int fd)
+{
+	char path[64], line[128];
+	uint64_t v = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", fd);
+	f = fopen(path, "r");
+	if (!f)
+		return 0;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "memlock: %lu", &v) == 1)
+			break;
+	fclose(f);
+	return v;
+}
+
+int tw_netacct_stats(struct tw_netacct *na, struct tw_netacct_stats *out)
+{
+	uint64_t *percpu = calloc(na->ncpus, sizeof(*percpu)), sums[TW_NA_STAT_MAX] = {0};
+	struct tw_netacct_proc *procs;
+	size_t n;
+	int rc;
+
+	if (!percpu)
+		return -ENOMEM;
+	memset(out, 0, sizeof(*out));
+	for (uint32_t s = 0; s < TW_NA_STAT_MAX; s++) {
+		if (bpf_map_lookup_elem(na->stats_fd, &s, percpu))
+			continue;
+		for (int c = 0; c < na->ncpus; c++)
+			sums[s] += percpu[c];
+	}
+	free(percpu);
+	rc = tw_netacct_read(na, &procs, &n);
+	if (rc)
+		return rc;
+	out->procs = n;
+	for (size_t i = 0; i < n; i++)
+		out->procs_exited += procs[i].exited;
+	free(procs);
+	out->capacity = na->max_procs;
+	out->proc_table_full = sums[TW_NA_STAT_PROC_FULL];
+	out->bucket_table_full = sums[TW_NA_STAT_BUCKET_FULL];
+	out->gso_skbs = sums[TW_NA_STAT_GSO_SKBS];
+	out->gso_extra_packets = sums[TW_NA_STAT_GSO_EXTRA_PKTS];
+	out->gso_extra_bytes = sums[TW_NA_STAT_GSO_EXTRA_BYTES];
+	pthread_mutex_lock(&na->lock);
+	out->evicted_retention = na->evicted_retention;
+	out->evicted_pressure = na->evicted_pressure;
+	pthread_mutex_unlock(&na->lock);
+	out->map_bytes = map_memlock(na->procs_fd) + map_memlock(na->buckets_fd) +
+			 map_memlock(na->stats_fd) +
+			 map_memlock(bpf_map__fd(na->skel->maps.tw_na_owners));
+	return 0;
+}

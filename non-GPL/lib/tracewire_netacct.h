@@ -1,0 +1,136 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * Per-process network accounting (docs/events.md, "Per-process network
+ * accounting"). Independent of the event stream: it loads its own probes
+ * (GPL/probes/netacct.bpf.c), keeps counters in kernel maps and reads them
+ * on request.
+ *
+ *   struct tw_netacct_options o;
+ *   tw_netacct_options_init(&o);
+ *   struct tw_netacct *na;
+ *   if (tw_netacct_open(&na, &o, err, sizeof(err)) < 0) ... print err
+ *   every second or so: tw_netacct_tick(na)        (retention, eviction)
+ *   when wanted:        tw_netacct_read(na, &procs, &n) ... free(procs)
+ *   tw_netacct_close(na);
+ *
+ * The functions may be called from several threads.
+ */
+#ifndef TRACEWIRE_NETACCT_H
+#define TRACEWIRE_NETACCT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+struct tw_netacct_options {
+	uint32_t max_procs;      /* process table size; default 16384 */
+	uint32_t retain_ms;      /* counters of exited processes kept this long; default 60000 */
+	bool verbose;            /* libbpf/verifier log to stderr */
+};
+
+void tw_netacct_options_init(struct tw_netacct_options *o);
+
+/* Counters of one direction of one protocol. */
+struct tw_netacct_dir {
+	uint64_t calls, payload_bytes; /* socket layer: successful send/recv calls, their bytes */
+	uint64_t packets, wire_bytes;  /* interface level: IP packets and bytes incl. 14-byte L2 */
+};
+
+struct tw_netacct_proc {
+	uint32_t pid;                  /* tgid */
+	uint64_t start_boot_ns;        /* group leader start, boot clock (as /proc/PID/stat) */
+	uint64_t start_epoch_s;        /* the same, seconds since the epoch (atop's btime) */
+	char comm[16];
+	bool exited, kthread;
+	uint64_t exit_boot_ns;
+	struct tw_netacct_dir tcp_out, tcp_in, udp_out, udp_in;
+	/* other IP protocols over sockets the process owns (ICMP echo, raw): wire only */
+	struct tw_netacct_dir other_out, other_in;
+};
+
+/* Unattributed traffic, per interface index, as in GPL/wire/tracewire_netacct.h. */
+enum tw_netacct_bucket_kind {
+	TW_NETACCT_NO_OWNER = 1,   /* kernel control sockets: RSTs, time-wait ACKs, ICMP replies */
+	TW_NETACCT_NO_ENTRY = 2,   /* the owner's entry could not be made (table full) */
+};
+
+struct tw_netacct_bucket {
+	uint32_t ifindex;
+	enum tw_netacct_bucket_kind kind;
+	uint8_t protocol;          /* IPPROTO_* of the socket */
+	bool ingress;
+	uint64_t packets, bytes;
+};
+
+struct tw_netacct_stats {
+	uint64_t procs;              /* entries now in the table */
+	uint64_t procs_exited;       /* ...of which exited, kept for retain_ms */
+	uint64_t capacity;           /* max_procs */
+	uint64_t proc_table_full;    /* kernel: entries that could not be created */
+	uint64_t bucket_table_full;  /* kernel: unattributed packets not even bucketed */
+	uint64_t evicted_retention;  /* exited entries dropped after retain_ms */
+	uint64_t evicted_pressure;   /* exited entries dropped early: table nearly full */
+	uint64_t gso_skbs, gso_extra_packets, gso_extra_bytes; /* segment corrections */
+	uint64_t map_bytes;          /* memory of the accounting maps (kernel's memlock figure) */
+};
+
+struct tw_netacct;
+
+int tw_netacct_open(struct tw_netacct **out, const struct tw_netacct_options *o, char *err,
+		    size_t errlen);
+void tw_netacct_close(struct tw_netacct *na);
+
+/* Retention and eviction; cheap when nothing is due. Call about once a second. */
+int tw_netacct_tick(struct tw_netacct *na);
+
+/* All processes now in the table (live and retained exited ones); free(*out) after use. */
+int tw_netacct_read(struct tw_netacct *na, struct tw_netacct_proc **out, size_t *n);
+/* One process (tgid; start_boot_ns 0: the newest entry of that tgid). -ENOENT if unknown. */
+int tw_netacct_lookup(struct tw_netacct *na, uint32_t pid, uint64_t start_boot_ns,
+		      struct tw_netacct_proc *out);
+/* Unattributed buckets (summed over CPUs); free(*out) after use. */
+int tw_netacct_buckets(struct tw_netacct *na, struct tw_netacct_bucket **out, size_t *n);
+int tw_netacct_stats(struct tw_netacct *na, struct tw_netacct_stats *out);
+
+/*
+ * atop-compatible server (atop's netatop-bpf client, atop 2.9 or later with
+ * -K): a UNIX stream socket; for each 96-byte request it answers one 96-byte
+ * record per process and a record with id 0. It runs in its own thread.
+ * Only root, or members of `gid` when gid != (gid_t)-1, may connect (peer
+ * credentials); the socket file is 0600, or 0660 with the group.
+ */
+#define TW_NETATOP_DEFAULT_PATH "/run/netatop-bpf-socket"
+#define TW_NETATOP_RECORD_SIZE 96
+
+struct tw_netatop_server;
+
+int tw_netatop_server_start(struct tw_netatop_server **out, struct tw_netacct *na, const char *path,
+			    gid_t gid, char *err, size_t errlen);
+void tw_netatop_server_stop(struct tw_netatop_server *s);
+/* requests answered, connections refused by credential check */
+void tw_netatop_server_counts(struct tw_netatop_server *s, uint64_t *answered, uint64_t *refused);
+
+/* The record atop reads for one process (x86_64 layout), exactly 96 bytes. */
+void tw_netatop_encode(const struct tw_netacct_proc *p, unsigned char out[TW_NETATOP_RECORD_SIZE]);
+/* The terminating record (id 0). */
+void tw_netatop_encode_end(unsigned char out[TW_NETATOP_RECORD_SIZE]);
+
+/*
+ * Retention/eviction decision, exposed for tests: given the entries' exit
+ * times (0: alive), mark in evict[] the ones to drop now: exited longer than
+ * retain_ns ago, and, while more than high_water entries would remain, the
+ * oldest exited ones. Returns how many were marked; *early gets how many
+ * of those were dropped before their retention ran out.
+ */
+size_t tw_netacct_plan_eviction(const uint64_t *exit_ns, size_t n, uint64_t now_ns,
+				uint64_t retain_ns, size_t high_water, bool *evict, size_t *early);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
