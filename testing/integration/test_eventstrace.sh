@@ -170,4 +170,28 @@ capeff=$(awk '/^CapEff/ {print $2}' /proc/$et/status)
 kill -INT $et; wait $et
 check "--keep-capabilities keeps them" test "$capeff" != 0000000000000000
 
+# --- a consumer that stops reading: memory stays bounded, the kernel counts the loss ---
+mkfifo "$work/fifo"
+sleep 60 > /dev/null < "$work/fifo" & # opens the pipe, never reads it
+holder=$!
+"$ET" --process-exec --ring-size 256K --stats-json=stderr > "$work/fifo" 2> "$work/blocked.err" &
+et=$!
+sleep 1.5 # attached (STREAM_START is in the pipe we cannot read)
+rss0=$(awk '/^VmRSS/ {print $2}' /proc/$et/status)
+for i in $(seq 1500); do /bin/true; done # about 1.5 MB of exec records into a 256 KiB ring
+sleep 1
+rss1=$(awk '/^VmRSS/ {print $2}' /proc/$et/status)
+state=$(awk '/^State/ {print $2}' /proc/$et/status)
+kill -INT $et
+cat "$work/fifo" > /dev/null & # drain what is left so the final writes can finish
+drain=$!
+kill $holder 2> /dev/null; wait $holder 2> /dev/null
+wait $et; rc=$?
+wait $drain
+check "blocked stdout: EventsTrace waits in write (state $state), RSS $rss0 -> $rss1 kB" \
+  test "$state" = S -a $((rss1 - rss0)) -lt 4096
+check "... the ring's overflow is counted in the kernel" \
+  bash -c "grep '\"final\":true' '$work/blocked.err' | grep -Eq '\"PROCESS_EXEC\":\\{[^}]*\"lost_ringbuf\":[1-9]'"
+check "... and it still exits cleanly on SIGINT" test "$rc" -eq 0
+
 finish
