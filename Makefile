@@ -52,7 +52,7 @@ asan: deps
 fuzz: deps
 	CC=clang cmake -S . -B $(BUILD)-fuzz -DTW_FUZZ=ON \
 	  -DCMAKE_C_FLAGS="-g -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined"
-	cmake --build $(BUILD)-fuzz -j $(JOBS) --target fuzz_decode fuzz_replay fuzz_cli fuzz_dns
+	cmake --build $(BUILD)-fuzz -j $(JOBS) --target fuzz_decode fuzz_replay fuzz_cli fuzz_dns fuzz_ship_response fuzz_ship_spool
 	bash testing/fuzz/run_fuzz.sh $(BUILD)-fuzz $(FUZZ_SECONDS)
 
 # Library (shared and static), headers, tracewire.pc, CMake package, EventsTrace, its man page

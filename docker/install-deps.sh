@@ -8,8 +8,12 @@ packages=(
   # build
   gcc make cmake pkg-config clang llvm bpftool libbpf-dev libelf-dev zlib1g-dev
   libcjson-dev libcurl4-openssl-dev
+  # the /metrics endpoint (EventsTrace --metrics-listen): HTTP by libmicrohttpd
+  libmicrohttpd-dev
   # tests
   libcriterion-dev libclang-rt-14-dev bc procps util-linux
+  # the install test: man page lint (groff), the public header compiled as C++ (g++)
+  groff-base g++
   # EventsTrace under valgrind (testing/valgrind), network tests (ip, tc)
   valgrind iproute2
   # the shipper's tests: a real ClickHouse (started by the test itself, never by systemd) and curl
@@ -18,6 +22,9 @@ packages=(
   iperf3 sockperf
   # the fault collector speaks HTTPS too, with a certificate made by the test
   libssl-dev openssl
+  # the metrics tests: promtool checks the exposition text, a real Prometheus (started by
+  # the test on loopback, never by systemd) scrapes EventsTrace
+  prometheus
 )
 [ "${1:-}" = "--with-bench" ] && packages+=(linux-perf procps)
 

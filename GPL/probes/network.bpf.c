@@ -38,22 +38,15 @@ char LICENSE[] SEC("license") = "GPL";
 #define TW_S_IFMT 00170000
 #define TW_S_IFSOCK 0140000
 
-static __always_inline int tw_net__conn_wanted(void)
-{
-	return tw_type_wanted(TW_EVENT_NETWORK_CONNECTION_ATTEMPTED) ||
-	       tw_type_wanted(TW_EVENT_NETWORK_CONNECTION_ACCEPTED) ||
-	       tw_type_wanted(TW_EVENT_NETWORK_CONNECTION_CLOSED);
-}
-
 /* Which reports the owner (current) is entitled to; decided once, in process context. */
 static __always_inline __u32 tw_net__track_for_owner(__u32 tgid, __u32 open_type)
 {
 	__u32 track = TW_FLOW_OWNED;
 
-	/* a rejection is counted under a type the consumer asked for */
-	if (!tw_type_wanted(open_type))
-		open_type = TW_EVENT_NETWORK_CONNECTION_CLOSED;
-	if (tw_net__conn_wanted() && !tw_filter__rejects(tgid, open_type))
+	/* connection events of this flow: its open or its CLOSED; a rejection is counted under one */
+	__u32 conn_type = tw_type_wanted(open_type) ? open_type : TW_EVENT_NETWORK_CONNECTION_CLOSED;
+
+	if (tw_type_wanted(conn_type) && !tw_filter__rejects(tgid, conn_type))
 		track |= TW_FLOW_REPORT_CONN;
 	if (tw_type_wanted(TW_EVENT_NETWORK_TCP_METRICS) &&
 	    !tw_filter__rejects(tgid, TW_EVENT_NETWORK_TCP_METRICS))
@@ -341,7 +334,9 @@ int tw_net_accept_exit(struct tw_sys_exit_ctx *ctx)
 		tw_sock__tuple(sk, &nf.tuple, &nf.flags);
 		nf.base_acked = BPF_CORE_READ((struct tcp_sock *)sk, bytes_acked);
 		nf.base_received = BPF_CORE_READ((struct tcp_sock *)sk, bytes_received);
-		if (!cookie || bpf_map_update_elem(&tw_flows, &cookie, &nf, BPF_NOEXIST))
+		if ((!cookie || bpf_map_update_elem(&tw_flows, &cookie, &nf, BPF_NOEXIST)) &&
+		    (nf.track & TW_FLOW_REPORT_CONN) &&
+		    tw_type_wanted(TW_EVENT_NETWORK_CONNECTION_CLOSED))
 			tw_stats__add_lost_scratch(TW_EVENT_NETWORK_CONNECTION_CLOSED);
 		f = &nf;
 	} else {

@@ -37,6 +37,23 @@ char LICENSE[] SEC("license") = "GPL";
 
 /* Report periodic records of live flows this often; 0: only at release. Set by the loader. */
 const volatile __u64 tw_cfg_udp_interval_ns = 0;
+/* Set by the library before its last iterator run at stop: report every live flow. */
+__u64 tw_udp_flush_all = 0;
+
+/* Filter rejections are counted under a type the consumer asked for. */
+static __always_inline __u32 tw_udp__count_type(void)
+{
+	return tw_type_wanted(TW_EVENT_NETWORK_UDP_FLOW) ? TW_EVENT_NETWORK_UDP_FLOW
+							 : TW_EVENT_NETWORK_DNS;
+}
+
+/* With any include filter, something nobody can be named for is not reported. */
+static __always_inline int tw_udp__include_filter_used(void)
+{
+	return tw_cfg_pid_include_mode || (tw_cfg_comm_filter & TW_TASK_FILTER_INCLUDE) ||
+	       (tw_cfg_uid_filter & TW_TASK_FILTER_INCLUDE) ||
+	       (tw_cfg_cgroup_filter & TW_TASK_FILTER_INCLUDE);
+}
 
 struct tw_udp_owner {
 	struct tw_pid_info pids;
@@ -96,7 +113,7 @@ static __always_inline void tw_udp__owner_from_current(struct tw_udp_owner *o)
 	tw_task__pid_info(task, &o->pids);
 	bpf_get_current_comm(o->comm, sizeof(o->comm));
 	o->netns = BPF_CORE_READ(task, nsproxy, net_ns, ns.inum);
-	o->report = !tw_filter__rejects(tgid, TW_EVENT_NETWORK_UDP_FLOW);
+	o->report = !tw_filter__rejects(tgid, tw_udp__count_type());
 }
 
 SEC("cgroup/sock_create")
@@ -130,7 +147,8 @@ int tw_udp_sock_release(struct bpf_sock *sk)
 struct tw_udp_packet {
 	struct tw_net_tuple tuple; /* source: this host's end */
 	__u32 l4_off;
-	__u32 payload;
+	__u32 payload;  /* UDP payload bytes, all segments of a GSO send together */
+	__u32 segments; /* datagrams on the wire: a UDP_SEGMENT (GSO) send is several */
 };
 
 /* The datagram's addresses, oriented to this host; 0 if it is not a UDP datagram. */
@@ -165,7 +183,11 @@ static __always_inline int tw_udp__parse(struct __sk_buff *skb, int egress, stru
 	p->tuple.protocol = TW_IPPROTO_UDP;
 	p->tuple.sport = bpf_ntohs(egress ? uh.source : uh.dest);
 	p->tuple.dport = bpf_ntohs(egress ? uh.dest : uh.source);
-	p->payload = bpf_ntohs(uh.len) >= sizeof(uh) ? bpf_ntohs(uh.len) - sizeof(uh) : 0;
+	p->segments = skb->gso_segs > 1 ? skb->gso_segs : 1;
+	if (p->segments > 1) /* one header for all segments, until the device splits them */
+		p->payload = skb->len > p->l4_off + sizeof(uh) ? skb->len - p->l4_off - sizeof(uh) : 0;
+	else
+		p->payload = bpf_ntohs(uh.len) >= sizeof(uh) ? bpf_ntohs(uh.len) - sizeof(uh) : 0;
 	return 1;
 }
 
@@ -185,8 +207,7 @@ static __always_inline int tw_udp__owner(__u64 cookie, int egress, struct tw_udp
 		return o->report;
 	}
 	*flags |= TW_NET_FLAG_OWNER_UNKNOWN;
-	/* with an include filter, a flow nobody can be named for is not reported */
-	return !tw_cfg_pid_include_mode;
+	return !tw_udp__include_filter_used();
 }
 
 static __always_inline void tw_udp__count(struct tw_udp_packet *p, __u64 cookie, int egress,
@@ -219,10 +240,10 @@ static __always_inline void tw_udp__count(struct tw_udp_packet *p, __u64 cookie,
 			return;
 	}
 	if (egress) {
-		__sync_fetch_and_add(&st->packets_out, 1);
+		__sync_fetch_and_add(&st->packets_out, p->segments);
 		__sync_fetch_and_add(&st->bytes_out, p->payload);
 	} else {
-		__sync_fetch_and_add(&st->packets_in, 1);
+		__sync_fetch_and_add(&st->packets_in, p->segments);
 		__sync_fetch_and_add(&st->bytes_in, p->payload);
 	}
 	st->last_ns = now;
@@ -351,7 +372,10 @@ int tw_udp_flows_tick(struct bpf_iter__bpf_map_elem *ctx)
 		bpf_map_delete_elem(&tw_udp_flows, &k);
 		return 0;
 	}
-	if (tw_cfg_udp_interval_ns && now - st->last_report_ns >= tw_cfg_udp_interval_ns) {
+	if (tw_udp_flush_all) {
+		tw_udp__emit_flow(&k, st, TW_UDP_FLOW_STOP);
+		st->last_report_ns = now;
+	} else if (tw_cfg_udp_interval_ns && now - st->last_report_ns >= tw_cfg_udp_interval_ns) {
 		tw_udp__emit_flow(&k, st, TW_UDP_FLOW_INTERVAL);
 		st->last_report_ns = now;
 	}

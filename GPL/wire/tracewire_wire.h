@@ -380,6 +380,7 @@ struct tw_tcp_metrics {
 /* tw_udp_flow.reason */
 #define TW_UDP_FLOW_CLOSED 1     /* the socket was released: final counts */
 #define TW_UDP_FLOW_INTERVAL 2   /* periodic record of a live flow */
+#define TW_UDP_FLOW_STOP 3       /* the agent stopped: the counts so far of a live flow */
 
 /*
  * UDP traffic of one socket with one peer, counted per datagram in the

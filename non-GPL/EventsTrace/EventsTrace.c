@@ -23,6 +23,7 @@
 #include "tracewire_ship.h"
 #include "tracewire_sched.h"
 #include "netacct_out.h"
+#include "metrics_out.h"
 
 /*
  * Replay applies the event-type and pid filters itself (live, the kernel
@@ -41,6 +42,7 @@ struct trace_state {
 	struct tw_recorder *recorder;
 	struct tw_sched *sched; /* --runqlat */
 	struct et_netacct *netacct; /* --netatop-server, --net-bandwidth */
+	struct et_metrics *metrics; /* --metrics-listen */
 	uint64_t record_errors_reported;
 	struct tw_shipper *shipper; /* --ship */
 	uint64_t ship_enqueue_errors;
@@ -262,6 +264,7 @@ static int on_event(void *user, const struct tw_event *ev)
 
 	if (st->cli.replay_path && !replay_keeps(st, ev))
 		return 0;
+	et_metrics_event(st->metrics, ev); /* TCP flow aggregates; a no-op without --metrics-listen */
 	tw_event_to_json(&st->json, ev);
 	return emit_event_line(st) ? 0 : 1;
 }
@@ -467,6 +470,7 @@ static int on_sched_record(void *user, const struct tw_sched_record *r)
 {
 	struct trace_state *st = user;
 
+	et_metrics_sched(st->metrics, r);
 	if (st->cli.runqlat_human) {
 		tw_sched_print_histogram(st->cli.event_mask ? stderr : stdout, r);
 		return 0;
@@ -525,7 +529,11 @@ static int run_sched_only(struct trace_state *st)
 			st->stdout_closed = true;
 		if (fflush(stdout) || stdout_gone())
 			st->stdout_closed = true;
+		et_metrics_tick(st->metrics, &(struct et_metrics_sources){
+			.sched = st->sched, .shipper = st->shipper,
+			.netacct = et_netacct_handle(st->netacct)}, false);
 	}
+	et_metrics_close(st->metrics);
 	et_netacct_close(st->netacct);
 	close_sched(st);
 	return 0;
@@ -572,10 +580,16 @@ static int run_live(struct trace_state *st)
 		tw_sched_close(st->sched);
 		return 1;
 	}
+	if (et_metrics_open(&st->metrics, &st->cli)) {
+		et_netacct_close(st->netacct);
+		tw_sched_close(st->sched);
+		return 1;
+	}
 	if (!st->cli.event_mask)
 		return run_sched_only(st);
 	rc = tw_ctx_open(&ctx, &o, on_event, st, err, sizeof(err));
 	if (rc < 0) {
+		et_metrics_close(st->metrics);
 		et_netacct_close(st->netacct);
 		tw_sched_close(st->sched);
 		fprintf(stderr, "EventsTrace: %s\n", err);
@@ -617,6 +631,9 @@ static int run_live(struct trace_state *st)
 			report_ship_stats(st);
 			next_stats += st->cli.stats_interval_s * 1000ull;
 		}
+		et_metrics_tick(st->metrics, &(struct et_metrics_sources){
+			.ctx = ctx, .sched = st->sched, .shipper = st->shipper,
+			.netacct = et_netacct_handle(st->netacct), .event_mask = st->cli.event_mask}, false);
 	}
 	/* deliver what is still in the ring before the final count */
 	if (!st->stdout_closed) {
@@ -629,6 +646,7 @@ static int run_live(struct trace_state *st)
 	if (st->recorder && (rc = tw_recorder_close(st->recorder)) < 0)
 		fprintf(stderr, "EventsTrace: the recording is incomplete: %s\n", strerror(-rc));
 	fflush(NULL);
+	et_metrics_close(st->metrics); /* before the fork below: the child must not keep the port */
 	et_netacct_close(st->netacct);
 	close_sched(st);
 	close_shipper(st); /* before the fork below: the child must not hold the spool's lock */

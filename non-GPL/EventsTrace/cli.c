@@ -5,6 +5,8 @@
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
 
 #include "cli.h"
 
@@ -90,6 +92,9 @@ enum {
 	OPT_NET_BANDWIDTH,
 	OPT_NETACCT_RETAIN,
 	OPT_NETACCT_MAX_PROCS,
+	OPT_METRICS_LISTEN,
+	OPT_METRICS_TOP,
+	OPT_METRICS_INTERVAL,
 };
 
 static const struct option long_opts[] = {
@@ -174,6 +179,9 @@ static const struct option long_opts[] = {
 	{"net-bandwidth", required_argument, NULL, OPT_NET_BANDWIDTH},
 	{"netacct-retain", required_argument, NULL, OPT_NETACCT_RETAIN},
 	{"netacct-max-procs", required_argument, NULL, OPT_NETACCT_MAX_PROCS},
+	{"metrics-listen", required_argument, NULL, OPT_METRICS_LISTEN},
+	{"metrics-top", required_argument, NULL, OPT_METRICS_TOP},
+	{"metrics-interval-ms", required_argument, NULL, OPT_METRICS_INTERVAL},
 	{"verbose", no_argument, NULL, 'v'},
 	{"help", no_argument, NULL, 'h'},
 	{"version", no_argument, NULL, OPT_VERSION},
@@ -235,6 +243,13 @@ void tw_cli_usage(FILE *f)
 	    "      --netatop-group GROUP also members of GROUP may connect (socket mode 0660)\n"
 	    "      --netacct-retain SECONDS  keep exited processes' counters (default 60)\n"
 	    "      --netacct-max-procs N process table size (default 16384)\n"
+	    "Prometheus metrics (docs/metrics.md; off by default):\n"
+	    "      --metrics-listen [ADDR:]PORT  serve /metrics over HTTP on ADDR:PORT; a bare\n"
+	    "                            PORT means 127.0.0.1:PORT, [::1]:PORT for IPv6,\n"
+	    "                            0.0.0.0:PORT for every interface (port 0: any free one)\n"
+	    "      --metrics-top N       series per bounded family (processes, TCP ports,\n"
+	    "                            cgroups) besides one labelled other (default 10)\n"
+	    "      --metrics-interval-ms MS  render the metrics at most every MS (default 1000)\n"
 	    "Filters (applied in the kernel):\n"
 	    "      --pid PID             only this process (repeatable)\n"
 	    "      --pid-tree PID        only this process and everything it forks from now on\n"
@@ -366,6 +381,57 @@ static int parse_u32(const char *s, uint32_t *out)
 	if (errno || *end || v > UINT32_MAX)
 		return -1;
 	*out = (uint32_t)v;
+	return 0;
+}
+
+/* Numeric only: a name would be resolved before privileges are dropped, and a listen
+   address given by name is ambiguous (several addresses, v4 or v6). */
+int tw_cli_parse_listen(const char *s, struct sockaddr_storage *out, socklen_t *len)
+{
+	char host[64];
+	const char *port_s;
+	uint32_t port;
+	size_t hl;
+
+	memset(out, 0, sizeof(*out));
+	if (!s || !*s)
+		return -1;
+	if (s[0] == '[') {
+		const char *close = strchr(s, ']');
+		if (!close || close[1] != ':')
+			return -1;
+		hl = (size_t)(close - s - 1);
+		memcpy(host, s + 1, hl < sizeof(host) ? hl : 0);
+		port_s = close + 2;
+	} else if ((port_s = strrchr(s, ':'))) {
+		hl = (size_t)(port_s - s);
+		if (memchr(s, ':', hl)) /* an IPv6 address must be in brackets */
+			return -1;
+		memcpy(host, s, hl < sizeof(host) ? hl : 0);
+		port_s++;
+	} else {
+		hl = strlen("127.0.0.1"); /* loopback unless told otherwise */
+		memcpy(host, "127.0.0.1", hl + 1);
+		port_s = s;
+	}
+	if (hl == 0 || hl >= sizeof(host) || parse_u32(port_s, &port) || port > 65535)
+		return -1;
+	host[hl] = 0;
+	if (s[0] == '[') {
+		struct sockaddr_in6 *a = (struct sockaddr_in6 *)out;
+		if (inet_pton(AF_INET6, host, &a->sin6_addr) != 1)
+			return -1;
+		a->sin6_family = AF_INET6;
+		a->sin6_port = htons((uint16_t)port);
+		*len = sizeof(*a);
+	} else {
+		struct sockaddr_in *a = (struct sockaddr_in *)out;
+		if (inet_pton(AF_INET, host, &a->sin_addr) != 1)
+			return -1;
+		a->sin_family = AF_INET;
+		a->sin_port = htons((uint16_t)port);
+		*len = sizeof(*a);
+	}
 	return 0;
 }
 
@@ -868,6 +934,30 @@ static int parse_option(struct tw_cli *cli, int c, const char *arg, char *err, s
 		}
 		cli->netacct_max_procs = n;
 		return 0;
+	case OPT_METRICS_LISTEN:
+		if (tw_cli_parse_listen(arg, &cli->metrics_addr, &cli->metrics_addrlen)) {
+			snprintf(err, errlen, "invalid --metrics-listen '%s' (PORT, ADDR:PORT or [ADDR6]:PORT, "
+					      "numeric)", arg);
+			return -1;
+		}
+		cli->metrics_listen = arg;
+		return 0;
+	case OPT_METRICS_TOP:
+		if (parse_u32(arg, &n) || n == 0 || n > 1000) {
+			snprintf(err, errlen, "invalid --metrics-top '%s' (1 to 1000)", arg);
+			return -1;
+		}
+		cli->metrics_top = n;
+		cli->metrics_option = "metrics-top";
+		return 0;
+	case OPT_METRICS_INTERVAL:
+		if (parse_u32(arg, &n) || n < 10 || n > 600000) {
+			snprintf(err, errlen, "invalid --metrics-interval-ms '%s' (10 to 600000)", arg);
+			return -1;
+		}
+		cli->metrics_interval_ms = n;
+		cli->metrics_option = "metrics-interval-ms";
+		return 0;
 	case OPT_SHIP ... OPT_SHIP_DRAIN:
 		return parse_ship_option(cli, c, arg, err, errlen);
 	case OPT_NO_START:
@@ -905,6 +995,8 @@ int tw_cli_parse(int argc, char **argv, struct tw_cli *cli, char *err, size_t er
 	cli->exit_hold_ms = -1;
 	cli->ship.drain_ms = -1;
 	cli->netacct_retain_s = -1;
+	cli->metrics_top = 10;
+	cli->metrics_interval_ms = 1000;
 	optind = 0; /* 0, not 1: glibc then also forgets a half-parsed "-xyz" group */
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, ":avh", long_opts, NULL)) != -1) {
@@ -944,6 +1036,14 @@ int tw_cli_parse(int argc, char **argv, struct tw_cli *cli, char *err, size_t er
 	}
 	if ((cli->netatop_path || cli->net_bandwidth_s) && cli->replay_path) {
 		snprintf(err, errlen, "network accounting measures the live kernel and cannot be combined with --replay");
+		return -1;
+	}
+	if (cli->metrics_option && !cli->metrics_listen) {
+		snprintf(err, errlen, "--%s needs --metrics-listen", cli->metrics_option);
+		return -1;
+	}
+	if (cli->metrics_listen && cli->replay_path) {
+		snprintf(err, errlen, "--metrics-listen serves a live agent's counters and cannot be combined with --replay");
 		return -1;
 	}
 	if (cli->netatop_group && !cli->netatop_path) {

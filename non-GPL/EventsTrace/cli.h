@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <sys/socket.h>
 
 #include "tracewire.h"
 #include "tracewire_ship.h"
@@ -65,6 +66,13 @@ struct tw_cli {
 	uint32_t net_bandwidth_s;     /* --net-bandwidth SECONDS: NET_BANDWIDTH records; 0: off */
 	int64_t netacct_retain_s;     /* --netacct-retain SECONDS; -1: library default (60) */
 	uint32_t netacct_max_procs;   /* --netacct-max-procs N; 0: library default (16384) */
+	/* Prometheus endpoint (docs/metrics.md) */
+	const char *metrics_listen;   /* --metrics-listen as given; NULL: no endpoint */
+	struct sockaddr_storage metrics_addr; /* ...parsed */
+	socklen_t metrics_addrlen;
+	uint32_t metrics_top;         /* --metrics-top N (default 10) */
+	uint32_t metrics_interval_ms; /* --metrics-interval-ms (default 1000) */
+	const char *metrics_option;   /* a --metrics-* flag seen, to insist on --metrics-listen */
 	bool no_snapshot;
 	bool verbose;
 	bool help;
@@ -76,5 +84,10 @@ int tw_cli_parse(int argc, char **argv, struct tw_cli *cli, char *err, size_t er
 void tw_cli_usage(FILE *f);
 /* "64K", "8M", "1G", plain bytes; -1 on garbage or overflow past 4 GiB. */
 int64_t tw_cli_parse_size(const char *s);
+/*
+ * A listen address: "PORT" (127.0.0.1), "A.B.C.D:PORT" or "[IPV6]:PORT",
+ * numeric only (no name lookups). 0, or -1 if malformed.
+ */
+int tw_cli_parse_listen(const char *s, struct sockaddr_storage *out, socklen_t *len);
 
 #endif

@@ -282,3 +282,8 @@ void et_netacct_close(struct et_netacct *n)
 	tw_json_free(&n->json);
 	free(n);
 }
+
+struct tw_netacct *et_netacct_handle(struct et_netacct *n)
+{
+	return n ? n->na : NULL;
+}

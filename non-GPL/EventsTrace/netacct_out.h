@@ -13,6 +13,8 @@ struct et_netacct;
 int et_netacct_open(struct et_netacct **out, const struct tw_cli *cli);
 /* Prints the NET_BANDWIDTH records due now; returns -1 when `out` failed. */
 int et_netacct_poll(struct et_netacct *n, FILE *out);
+/* The library handle (NULL when accounting is off), for the metrics (metrics_out.c). */
+struct tw_netacct *et_netacct_handle(struct et_netacct *n);
 /* Summary to stderr (drops, evictions, memory), then stop the server and detach. */
 void et_netacct_close(struct et_netacct *n);
 

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <sys/syscall.h>
@@ -84,6 +85,8 @@ struct tw_ctx {
 		int64_t interval_ns, next_ns; /* CLOCK_MONOTONIC */
 	} periodic[2];
 	size_t n_periodic;
+	struct bpf_object *udp_obj;       /* for the last report of live UDP flows at stop */
+	struct bpf_link *udp_iter;
 };
 
 void tw_options_init(struct tw_options *o)
@@ -457,8 +460,24 @@ static int add_periodic(struct tw_ctx *ctx, const char *what, struct bpf_link *i
 	return 0;
 }
 
+/* Live UDP flows have counts nobody has seen yet: report them once more (reason "stop"). */
+static void report_udp_flows_at_stop(struct tw_ctx *ctx)
+{
+	uint64_t all = 1;
+	int err;
+
+	if (!ctx->udp_iter || tw_bpf_set_global(ctx->udp_obj, "tw_udp_flush_all", &all, sizeof(all)))
+		return;
+	if ((err = tw_iter_run(ctx->udp_iter)))
+		tw_log(ctx, TW_LOG_WARN, "last UDP flow report: %s", strerror(-err));
+	all = 0;
+	tw_bpf_set_global(ctx->udp_obj, "tw_udp_flush_all", &all, sizeof(all));
+	ring_buffer__consume(ctx->rb);
+}
+
 int tw_ctx_flush(struct tw_ctx *ctx)
 {
+	report_udp_flows_at_stop(ctx);
 	return exit_order_tick(ctx, 1);
 }
 
@@ -657,14 +676,19 @@ int tw_ctx_open(struct tw_ctx **out, const struct tw_options *opts, tw_event_fn 
 	if (!ctx->rb)
 		return fail(ctx, err, errlen, errno, "ring buffer setup failed: %s", strerror(errno));
 	for (size_t i = 0; i < ctx->n_objs; i++) {
-		if (ctx->objs[i].def == &tw_network_domain && ctx->opts.tcp_metrics_interval_ms)
+		if (ctx->objs[i].def == &tw_network_domain && ctx->opts.tcp_metrics_interval_ms &&
+		    (ctx->opts.event_mask & TW_EVENT_BIT(TW_EVENT_NETWORK_TCP_METRICS)))
 			rc = add_periodic(ctx, "periodic TCP metrics",
 					  tw_net_metrics_iter_attach(ctx->objs[i].obj),
 					  ctx->opts.tcp_metrics_interval_ms);
 		else if (ctx->objs[i].def == &tw_udp_domain &&
-			 (ctx->opts.event_mask & TW_EVENT_BIT(TW_EVENT_NETWORK_UDP_FLOW)))
+			 (ctx->opts.event_mask & TW_EVENT_BIT(TW_EVENT_NETWORK_UDP_FLOW))) {
 			rc = add_periodic(ctx, "UDP flow reports",
 					  tw_udp_flows_iter_attach(ctx->objs[i].obj), TW_UDP_TICK_MS);
+			if (!rc)
+				ctx->udp_obj = ctx->objs[i].obj;
+			ctx->udp_iter = rc ? NULL : ctx->periodic[ctx->n_periodic - 1].iter;
+		}
 		if (rc)
 			return fail(ctx, err, errlen, rc, "attaching a periodic iterator failed: %s",
 				    strerror(-rc));
@@ -854,4 +878,56 @@ void tw_ctx_set_raw_tap(struct tw_ctx *ctx, tw_raw_fn fn, void *user)
 {
 	ctx->raw_fn = fn;
 	ctx->raw_user = user;
+}
+
+/*
+ * The ring's fill level without libbpf's ring__avail_data_size() (libbpf 1.3;
+ * Debian 12 has 1.1): the kernel exposes the consumer position at the start
+ * of the map's first page and the producer position at the start of the
+ * second. Both pages are mapped read-only for the call only, so nothing
+ * outlives it and the consumer (libbpf) is not disturbed.
+ */
+int tw_ctx_ring_pending(struct tw_ctx *ctx, uint64_t *bytes)
+{
+	long page = sysconf(_SC_PAGESIZE);
+	void *p = mmap(NULL, 2 * (size_t)page, PROT_READ, MAP_SHARED, ctx->map_fd[MAP_RINGBUF], 0);
+	unsigned long cons, prod;
+
+	if (p == MAP_FAILED)
+		return -errno;
+	/* the producer is read after the consumer, as libbpf does: pending is never negative */
+	cons = __atomic_load_n((unsigned long *)p, __ATOMIC_ACQUIRE);
+	prod = __atomic_load_n((unsigned long *)((char *)p + page), __ATOMIC_ACQUIRE);
+	munmap(p, 2 * (size_t)page);
+	*bytes = prod - cons;
+	return 0;
+}
+
+int tw_ctx_prog_stats(struct tw_ctx *ctx, struct tw_prog_stats *out, size_t max)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < ctx->n_objs; i++) {
+		struct bpf_program *prog;
+
+		bpf_object__for_each_program(prog, ctx->objs[i].obj) {
+			struct bpf_prog_info info;
+			__u32 len = sizeof(info);
+			int fd = bpf_program__fd(prog);
+
+			if (fd < 0)
+				continue; /* not loaded: not requested, or its hook is missing */
+			if (n < max) {
+				memset(&info, 0, sizeof(info));
+				if (bpf_obj_get_info_by_fd(fd, &info, &len))
+					return -errno;
+				out[n].program = bpf_program__name(prog);
+				out[n].run_count = info.run_cnt;
+				out[n].run_time_ns = info.run_time_ns;
+				out[n].recursion_misses = info.recursion_misses;
+			}
+			n++;
+		}
+	}
+	return (int)n;
 }

@@ -131,7 +131,9 @@ static void udp_flow_json(struct tw_json *j, const struct tw_udp_flow *f)
 {
 	tw_json_string(j, "comm", f->comm, strnlen(f->comm, sizeof(f->comm)));
 	udp_json(j, &f->tuple, f->cookie, f->netns, f->flags);
-	tw_json_raw_string(j, "reason", f->reason == TW_UDP_FLOW_INTERVAL ? "interval" : "closed");
+	tw_json_raw_string(j, "reason", f->reason == TW_UDP_FLOW_INTERVAL ? "interval"
+					: f->reason == TW_UDP_FLOW_STOP   ? "stop"
+									  : "closed");
 	tw_json_u64(j, "packets_out", f->packets_out);
 	tw_json_u64(j, "bytes_out", f->bytes_out);
 	tw_json_u64(j, "packets_in", f->packets_in);
@@ -208,7 +210,8 @@ static void dns_json(struct tw_json *j, const struct tw_event *ev)
 		tw_json_end_object(j);
 	}
 	tw_json_end_array(j);
-	tw_json_u64(j, "answer_count", d.ancount);
+	tw_json_u64(j, "question_count", d.qdcount); /* as the header says; at most 4 are listed */
+	tw_json_u64(j, "answer_count", d.ancount);   /* at most 16 are listed */
 	tw_json_end_object(j);
 }
 

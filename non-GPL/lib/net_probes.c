@@ -24,7 +24,10 @@
 #define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 
 /* every network type needs the flow bookkeeping these programs do */
-#define TW_NET_TRACKING (TW_EVENTS_NETWORK)
+#define TW_NET_TRACKING                                                                 \
+	(TW_EVENT_BIT(TW_EVENT_NETWORK_CONNECTION_ATTEMPTED) |                            \
+	 TW_EVENT_BIT(TW_EVENT_NETWORK_CONNECTION_ACCEPTED) |                             \
+	 TW_EVENT_BIT(TW_EVENT_NETWORK_CONNECTION_CLOSED) | TW_EVENT_BIT(TW_EVENT_NETWORK_TCP_METRICS))
 #define TW_NET_CONN_END                                                     \
 	(TW_EVENT_BIT(TW_EVENT_NETWORK_CONNECTION_CLOSED) |                  \
 	 TW_EVENT_BIT(TW_EVENT_NETWORK_TCP_METRICS))

@@ -207,7 +207,10 @@ int tw_ctx_fd(struct tw_ctx *ctx);
 int tw_ctx_poll(struct tw_ctx *ctx, int timeout_ms);
 /* Deliver whatever is pending without waiting. Returns records delivered or -errno. */
 int tw_ctx_consume(struct tw_ctx *ctx);
-/* Deliver events held back for ordering (EXITs waiting for CLOSED) now; before a final stop. */
+/*
+ * Before a final stop: report the counts of live UDP flows (reason "stop")
+ * and deliver events held back for ordering (EXITs waiting for CLOSED).
+ */
 int tw_ctx_flush(struct tw_ctx *ctx);
 
 /* Add a pid rule while running (e.g. a process just launched). */
@@ -221,6 +224,23 @@ const struct tw_probe_status *tw_ctx_probes(struct tw_ctx *ctx, size_t *n);
 /* CLOCK_REALTIME minus CLOCK_BOOTTIME at open, ns: realtime = boot + offset. */
 int64_t tw_ctx_realtime_offset(struct tw_ctx *ctx);
 uint32_t tw_ctx_ring_size(struct tw_ctx *ctx);
+/*
+ * Bytes written into the ring buffer and not yet consumed (its fill level):
+ * the producer minus the consumer position, read from the ring's mapped
+ * control pages. Records reserved but not yet committed count as written.
+ * Any thread may call it while the context is open. 0 or -errno.
+ */
+int tw_ctx_ring_pending(struct tw_ctx *ctx, uint64_t *bytes);
+
+/* Kernel statistics of one loaded BPF program (bpf_prog_info). */
+struct tw_prog_stats {
+	const char *program;       /* its name in the probe object; valid while ctx is open */
+	uint64_t run_count;        /* counted only while kernel.bpf_stats_enabled is 1 */
+	uint64_t run_time_ns;
+	uint64_t recursion_misses; /* runs skipped: the program was already running on that CPU */
+};
+/* Fills up to max entries, one per loaded program; returns how many programs are loaded. */
+int tw_ctx_prog_stats(struct tw_ctx *ctx, struct tw_prog_stats *out, size_t max);
 
 /* Raw record tap (e.g. recording): called with every record before decoding. */
 typedef void (*tw_raw_fn)(void *user, const void *data, size_t len);

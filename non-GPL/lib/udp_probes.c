@@ -24,8 +24,8 @@ static int attach_none(struct bpf_program *prog, const struct tw_options *o, str
 
 static const struct tw_program_def udp_programs[] = {
 	{"tw_udp_sock_create", "cgroup/sock_create", TW_UDP_TYPES, false, tw_attach_cgroup_root, NULL},
-	{"tw_udp_sock_release", "cgroup/sock_release", TW_EVENT_BIT(TW_EVENT_NETWORK_UDP_FLOW), false,
-	 tw_attach_cgroup_root, NULL},
+	/* also for DNS alone: it frees the owner entry of a released socket */
+	{"tw_udp_sock_release", "cgroup/sock_release", TW_UDP_TYPES, false, tw_attach_cgroup_root, NULL},
 	{"tw_udp_egress", "cgroup_skb/egress", TW_UDP_TYPES, false, tw_attach_cgroup_root, NULL},
 	{"tw_udp_ingress", "cgroup_skb/ingress", TW_UDP_TYPES, false, tw_attach_cgroup_root, NULL},
 	{"tw_udp_flows_tick", "iter/bpf_map_elem", TW_EVENT_BIT(TW_EVENT_NETWORK_UDP_FLOW), false,

@@ -194,4 +194,18 @@ check "... the ring's overflow is counted in the kernel" \
   bash -c "grep '\"final\":true' '$work/blocked.err' | grep -Eq '\"PROCESS_EXEC\":\\{[^}]*\"lost_ringbuf\":[1-9]'"
 check "... and it still exits cleanly on SIGINT" test "$rc" -eq 0
 
+# --- UDP flows still open at stop are reported once more (reason "stop") ---
+"$ET" --network-udp --udp-flow-interval 0 --tcp-metrics-interval 5 > "$work/udp" 2> "$work/udp.err" &
+et=$!
+started "$work/udp"
+# a socket that sends a datagram and stays open until after EventsTrace stopped (one only:
+# nothing listens on port 9, so the ICMP error fails a second send on this connected socket)
+bash -c 'exec 4<> /dev/udp/127.0.0.1/9; printf tw-udp >&4; sleep 3' &
+holder=$!
+sleep 1
+kill -INT $et; wait $et; rc=$?
+kill $holder 2> /dev/null; wait $holder 2> /dev/null
+check "UDP flow of a live socket reported at stop" \
+  bash -c "[ $rc -eq 0 ] && grep '\"NETWORK_UDP_FLOW\"' '$work/udp' | grep '\"reason\":\"stop\"' | grep -q '\"packets_out\":1,\"bytes_out\":6'"
+
 finish

@@ -6,6 +6,8 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
 
 #include "cli.h"
 
@@ -913,4 +915,55 @@ Test(cli, bad_runqlat_flags_are_refused)
 	parse_err("invalid --runqlat interval", "--runqlat=86401");
 	parse_err("invalid --runqlat-human interval", "--runqlat-human=-1");
 	parse_err("cannot be combined with --replay", "--runqlat", "--replay", "/tmp/x.twr");
+}
+
+Test(cli, metrics_flags)
+{
+	struct tw_cli c = parse_ok("--process-exec");
+	const struct sockaddr_in *v4;
+	const struct sockaddr_in6 *v6;
+	char host[INET6_ADDRSTRLEN];
+
+	cr_expect_null(c.metrics_listen, "no endpoint unless asked for");
+
+	/* a bare port is loopback, never every interface */
+	c = parse_ok("--metrics-listen", "9464");
+	v4 = (const struct sockaddr_in *)&c.metrics_addr;
+	cr_assert_eq(v4->sin_family, AF_INET);
+	cr_expect_eq(ntohs(v4->sin_port), 9464);
+	cr_expect_str_eq(inet_ntop(AF_INET, &v4->sin_addr, host, sizeof(host)), "127.0.0.1");
+	cr_expect_eq(c.metrics_addrlen, sizeof(struct sockaddr_in));
+	cr_expect_eq(c.metrics_top, 10);
+	cr_expect_eq(c.metrics_interval_ms, 1000);
+	cr_expect_eq(c.event_mask, TW_EVENTS_ALL, "the endpoint alone does not change what is traced");
+
+	c = parse_ok("--metrics-listen", "0.0.0.0:0", "--metrics-top", "25", "--metrics-interval-ms", "250");
+	v4 = (const struct sockaddr_in *)&c.metrics_addr;
+	cr_expect_str_eq(inet_ntop(AF_INET, &v4->sin_addr, host, sizeof(host)), "0.0.0.0");
+	cr_expect_eq(ntohs(v4->sin_port), 0, "port 0: any free port");
+	cr_expect_eq(c.metrics_top, 25);
+	cr_expect_eq(c.metrics_interval_ms, 250);
+
+	c = parse_ok("--metrics-listen", "[::1]:9100");
+	v6 = (const struct sockaddr_in6 *)&c.metrics_addr;
+	cr_assert_eq(v6->sin6_family, AF_INET6);
+	cr_expect_eq(ntohs(v6->sin6_port), 9100);
+	cr_expect_str_eq(inet_ntop(AF_INET6, &v6->sin6_addr, host, sizeof(host)), "::1");
+	cr_expect_eq(c.metrics_addrlen, sizeof(struct sockaddr_in6));
+}
+
+Test(cli, bad_metrics_flags_are_refused)
+{
+	parse_err("invalid --metrics-listen", "--metrics-listen", "65536");
+	parse_err("invalid --metrics-listen", "--metrics-listen", "localhost:9464"); /* numeric only */
+	parse_err("invalid --metrics-listen", "--metrics-listen", "::1:9464");      /* v6 needs brackets */
+	parse_err("invalid --metrics-listen", "--metrics-listen", "[::1]9464");
+	parse_err("invalid --metrics-listen", "--metrics-listen", "1.2.3:80");
+	parse_err("invalid --metrics-listen", "--metrics-listen", ":9464");
+	parse_err("invalid --metrics-listen", "--metrics-listen", "");
+	parse_err("invalid --metrics-listen", "--metrics-listen", "127.0.0.1:");
+	parse_err("invalid --metrics-top", "--metrics-listen", "9464", "--metrics-top", "0");
+	parse_err("invalid --metrics-interval-ms", "--metrics-listen", "9464", "--metrics-interval-ms", "5");
+	parse_err("--metrics-top needs --metrics-listen", "--metrics-top", "5");
+	parse_err("cannot be combined with --replay", "--metrics-listen", "9464", "--replay", "/tmp/x.twr");
 }

@@ -160,7 +160,7 @@ function emit_bash(    i, words, files, dirs, pids, choices, a, lo, fn) {
 		if (a ~ /^[a-z][a-z0-9|-]*$/) {
 			gsub(/\|/, " ", a)
 			choices = choices "\t\t" lo ") COMPREPLY=($(compgen -W '" a "' -- \"$cur\")); return ;;\n"
-		} else if (a ~ /FILE/) files = files "|" lo
+		} else if (a ~ /FILE|PATH/) files = files "|" lo
 		else if (a ~ /DIR/) dirs = dirs "|" lo
 		else if (a ~ /^PID$/) pids = pids "|" lo
 		else if (opt_argkind[i] == "required") valued = valued "|" lo

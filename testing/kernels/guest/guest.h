@@ -1,0 +1,51 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * The kernel-matrix guest (testing/kernels): a static binary that is /init of
+ * a small initramfs. It loads tracewire's probes through the library on the
+ * guest's kernel, runs a small workload, checks the events, probes which
+ * precise hooks the kernel offers, and reports everything as "TWK ..." lines
+ * on the serial console (parsed by testing/kernels/run-matrix.sh).
+ */
+#ifndef TWK_GUEST_H
+#define TWK_GUEST_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "tracewire.h"
+
+#define TWK_MAX_DOMAINS 8
+
+/* What phase 1 found for one domain of the library (probe_table.c's tw_domains[]). */
+struct twk_domain_result {
+	const char *name;
+	uint64_t mask;     /* event types of its programs */
+	bool ok;           /* tw_ctx_open() succeeded with this domain alone */
+	int programs, attached, unavailable, failed;
+	long ms;           /* load and attach time */
+};
+
+/* One "TWK ..." line on stdout (the console), written with a single write(). */
+void twk_say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* A value for a key=value pair: spaces and quotes made harmless, at most 160 bytes. */
+const char *twk_clean(const char *s, char *buf, size_t len);
+long twk_now_ms(void);
+/* The program the workload executes: /bin/twk-true in the guest, $TWK_TRUE to override. */
+const char *twk_true_path(void);
+
+/* Phase 1: every domain alone through tw_ctx_open(); per program state. */
+int twk_load_domains(struct twk_domain_result *out, size_t max);
+/* Run-queue latency companion (its own object): loads or not. */
+bool twk_load_sched(void);
+/* Phase 2: one context with every domain that loaded, a workload, event checks. */
+int twk_check_events(const struct twk_domain_result *d, size_t n);
+/* Phase 3: fentry/fexit/kprobe/LSM/tp_btf/raw_tp on chosen targets. */
+int twk_probe_hooks(void);
+/* Kernel facts: release, BTF, LSMs, helpers and map types the probes rely on. */
+void twk_report_features(void);
+
+/* The workload (runs in a child): returns its exit status. */
+int twk_workload(void);
+
+#endif

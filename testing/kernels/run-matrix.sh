@@ -1,0 +1,148 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
+# Boot Debian kernels under qemu with the twk_guest initramfs and collect results.
+#
+#   run-matrix.sh --guest PATH [--out DIR] [--doc FILE] [--only NAME[,NAME]] [--repeat N]
+#                 [--jobs 1|2] [--smoke] [--timeout S]
+#
+# --smoke: only Debian 12's 6.1 kernel, for CI; exits 77 (skip) with a reason when
+# qemu or the image cannot be had. Results: DIR/<name>.<run>.log (the serial console),
+# DIR/summary.tsv, and with --doc a Markdown report (docs/kernels.md).
+# Guests run under software emulation (KVM does not work on the machines this was
+# written on) and under `nice -n 19`; at most two at once.
+set -uo pipefail
+
+here=$(cd "$(dirname "$0")" && pwd)
+guest= out= doc= only= repeat=1 jobs=1 smoke=0 timeout_s=240
+while [ $# -gt 0 ]; do
+  case "$1" in
+  --guest) guest=$2; shift 2 ;;
+  --out) out=$2; shift 2 ;;
+  --doc) doc=$2; shift 2 ;;
+  --only) only=$2; shift 2 ;;
+  --repeat) repeat=$2; shift 2 ;;
+  --jobs) jobs=$2; shift 2 ;;
+  --smoke) smoke=1; shift ;;
+  --timeout) timeout_s=$2; shift 2 ;;
+  *) echo "run-matrix: unknown argument $1" >&2; exit 2 ;;
+  esac
+done
+[ "$jobs" -gt 2 ] && jobs=2
+skip() { echo "SKIP: $*"; exit 77; }
+
+if [ -z "$guest" ] || [ ! -x "$guest" ]; then
+  echo "run-matrix: --guest must name the built twk_guest binary" >&2
+  exit 2
+fi
+out=${out:-$(dirname "$guest")/matrix}
+mkdir -p "$out"
+qemu=$(command -v qemu-system-x86_64 || true)
+if [ -z "$qemu" ]; then
+  [ $smoke = 1 ] && skip "qemu-system-x86_64 is not installed (docker/install-deps.sh installs qemu-system-x86)"
+  echo "run-matrix: qemu-system-x86_64 is not installed" >&2; exit 1
+fi
+if [ "$(id -u)" -ne 0 ]; then
+  [ $smoke = 1 ] && skip "not root (the image cache and the initramfs device node need root)"
+  echo "run-matrix: run as root" >&2; exit 1
+fi
+[ $smoke = 1 ] && only=6.1
+
+# ---- initramfs: /init is the guest, /bin/twk-true the same binary for the exec test ----
+initrd=$out/initramfs.cpio.gz
+stage=$(mktemp -d)
+trap 'rm -rf "$stage"' EXIT
+mkdir -p "$stage"/{bin,dev,proc,sys,tmp,run}
+cp "$guest" "$stage/init"
+ln "$stage/init" "$stage/bin/twk-true"
+mknod -m 600 "$stage/dev/console" c 5 1
+(cd "$stage" && find . -print0 | LC_ALL=C sort -z | cpio --null -o -H newc --quiet | gzip -1) > "$initrd"
+
+# ---- one guest: boot, wait, classify ----
+# run_guest NAME RUN VMLINUZ: writes $out/NAME.RUN.log and $out/NAME.RUN.status
+run_guest() {
+  local name=$1 run=$2 kernel=$3 log=$out/$1.$2.log t0 t1 rc status
+  t0=$(date +%s%N)
+  timeout --kill-after=10 "$timeout_s" nice -n 19 "$qemu" -accel tcg -cpu max -M pc -m 1024 -smp 1 \
+    -nodefaults -display none -no-reboot -monitor none -serial "file:$log" \
+    -device isa-debug-exit,iobase=0xf4,iosize=0x04 \
+    -kernel "$kernel" -initrd "$initrd" \
+    -append "console=ttyS0 panic=-1 oops=panic loglevel=3 rdinit=/init" </dev/null >/dev/null 2>"$log.qemu"
+  rc=$?
+  t1=$(date +%s%N)
+  tr -d '\r' < "$log" > "$log.tmp" && mv "$log.tmp" "$log"
+  if grep -q '^TWK RESULT status=pass' "$log"; then status=pass
+  elif grep -q '^TWK RESULT status=fail' "$log"; then status=fail
+  elif grep -qE 'Kernel panic|BUG:|Oops' "$log"; then status=crash
+  elif [ $rc = 124 ] || [ $rc = 137 ]; then status=timeout
+  elif grep -q '^TWK BEGIN' "$log"; then status=incomplete
+  else status=no-boot
+  fi
+  # the exit device must agree with the console: 33 pass, 35 fail
+  if { [ $status = pass ] && [ $rc != 33 ]; } || { [ $status = fail ] && [ $rc != 35 ]; }; then
+    status="$status(exit=$rc)"
+  fi
+  echo "$status $(( (t1 - t0) / 1000000 )) $rc" > "$out/$name.$run.status"
+}
+
+# ---- which kernels ----
+declare -a names=() sets=() pkgs=() expects=() images=() releases=()
+while read -r name set pkg expect; do
+  case "$name" in ''|'#'*) continue ;; esac
+  if [ -n "$only" ] && ! printf ',%s,' "$only" | grep -q ",$name,"; then continue; fi
+  names+=("$name"); sets+=("$set"); pkgs+=("$pkg"); expects+=("$expect")
+done < "$here/kernels.list"
+[ ${#names[@]} -eq 0 ] && { echo "run-matrix: no kernel selected" >&2; exit 2; }
+
+for i in "${!names[@]}"; do
+  p=${pkgs[$i]}; [ "$p" = - ] && p=
+  if img=$("$here/fetch-kernel.sh" "${sets[$i]}" $p 2>"$out/${names[$i]}.fetch.log"); then
+    images+=("$img"); releases+=("$(cat "$(dirname "$img")/release")")
+  else
+    [ $smoke = 1 ] && skip "kernel image for ${names[$i]} could not be obtained: $(tail -n1 "$out/${names[$i]}.fetch.log")"
+    images+=(""); releases+=("(not obtained)")
+  fi
+done
+
+# ---- run: every kernel `repeat` times, at most `jobs` guests at once ----
+rm -f "$out"/*.status
+queue=()
+for r in $(seq 1 "$repeat"); do
+  for i in "${!names[@]}"; do [ -n "${images[$i]}" ] && queue+=("$i:$r"); done
+done
+running=0
+for item in "${queue[@]}"; do
+  i=${item%%:*}; r=${item##*:}
+  echo "run-matrix: booting ${names[$i]} (${releases[$i]}), run $r" >&2
+  run_guest "${names[$i]}" "$r" "${images[$i]}" &
+  running=$((running + 1))
+  if [ $running -ge "$jobs" ]; then wait -n; running=$((running - 1)); fi
+done
+wait
+
+# ---- summary ----
+field() { sed -n "s/.*[ ]$2=\([^ ]*\).*/\1/p" <<<"$1" | head -n1; }
+summary=$out/summary.tsv
+printf 'name\trelease\texpect\truns\tpassed\tstatuses\ttimes_s\n' > "$summary"
+overall=0
+for i in "${!names[@]}"; do
+  n=${names[$i]} runs=0 passed=0 statuses= times=
+  for r in $(seq 1 "$repeat"); do
+    f=$out/$n.$r.status
+    [ -e "$f" ] || continue
+    read -r st ms rc < "$f"
+    runs=$((runs + 1)); [ "$st" = pass ] && passed=$((passed + 1))
+    statuses="$statuses${statuses:+,}$st"
+    times="$times${times:+,}$(awk -v m="$ms" 'BEGIN{printf "%.1f", m/1000}')"
+  done
+  printf '%s\t%s\t%s\t%d\t%d\t%s\t%s\n' "$n" "${releases[$i]}" "${expects[$i]}" "$runs" "$passed" \
+    "${statuses:--}" "${times:--}" >> "$summary"
+  echo "run-matrix: $n ${releases[$i]}: $passed/$runs passed (${statuses:-not run}) times ${times:--} s" >&2
+  if [ "${expects[$i]}" = pass ] && { [ $runs = 0 ] || [ $passed != "$runs" ]; }; then overall=1; fi
+done
+
+if [ -n "$doc" ]; then
+  "$here/write-report.sh" "$out" "$summary" "$repeat" > "$doc.tmp" && mv "$doc.tmp" "$doc"
+fi
+# the smoke test shows the guest's lines, so a CI failure explains itself
+if [ $smoke = 1 ]; then grep -h '^TWK ' "$out"/6.1.*.log 2>/dev/null | grep -v '^TWK HOOK' ; fi
+exit $overall
