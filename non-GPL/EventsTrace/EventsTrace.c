@@ -534,6 +534,7 @@ static int run_sched_only(struct trace_state *st)
 			.netacct = et_netacct_handle(st->netacct)}, false);
 	}
 	et_metrics_close(st->metrics);
+	st->metrics = NULL; /* close_sched() below still reports a last interval */
 	et_netacct_close(st->netacct);
 	close_sched(st);
 	return 0;
@@ -647,6 +648,7 @@ static int run_live(struct trace_state *st)
 		fprintf(stderr, "EventsTrace: the recording is incomplete: %s\n", strerror(-rc));
 	fflush(NULL);
 	et_metrics_close(st->metrics); /* before the fork below: the child must not keep the port */
+	st->metrics = NULL;            /* close_sched() below still reports a last interval */
 	et_netacct_close(st->netacct);
 	close_sched(st);
 	close_shipper(st); /* before the fork below: the child must not hold the spool's lock */

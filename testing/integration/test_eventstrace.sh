@@ -89,7 +89,7 @@ check "replay decodes exactly the live events ($(wc -l < "$work/live.events") li
 
 "$ET" --replay "$work/t.twr" --process-exec > "$work/replay-exec" 2> /dev/null
 check "replay applies the event-type filter" \
-  bash -c "grep -q tw-e2e-marker '$work/replay-exec' && ! grep -q -e PROCESS_FORK -e PROCESS_EXIT '$work/replay-exec'"
+  bash -c "grep -q tw-e2e-marker '$work/replay-exec' && ! grep -q -e '\"event_type\":\"PROCESS_FORK' -e '\"event_type\":\"PROCESS_EXIT' '$work/replay-exec'"
 "$ET" --replay "$work/t.twr" --pid 1 > "$work/replay-pid" 2> /dev/null
 check "replay applies the pid filter" bash -c "! grep -q tw-e2e-marker '$work/replay-pid'"
 

@@ -1,0 +1,156 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
+# /metrics end to end: a real Prometheus (Debian's package, started here on loopback with its
+# own config and data directory, scraping every second) scrapes EventsTrace while a workload of
+# 50 execs of /bin/true runs under --pid-tree; once the workload has stopped and a scrape
+# taken after that is stored, the counters Prometheus holds must equal the ones EventsTrace
+# reports in its final STATS record, and the events it printed.
+# Usage: test_metrics_prometheus.sh EVENTSTRACE
+set -uo pipefail
+ET=$1
+N=50
+T=$(mktemp -d)
+pass=0
+fail=0
+etpid=
+prompid=
+wpid=
+
+ok() { echo "PASS: $1"; pass=$((pass + 1)); }
+ko() { echo "FAIL: $1"; fail=$((fail + 1)); }
+check() { local name=$1; shift; if "$@"; then ok "$name"; else ko "$name"; fi; }
+cleanup() {
+	[ -n "$etpid" ] && kill -INT "$etpid" 2>/dev/null && wait "$etpid" 2>/dev/null
+	[ -n "$prompid" ] && kill "$prompid" 2>/dev/null && wait "$prompid" 2>/dev/null
+	[ -n "$wpid" ] && kill "$wpid" 2>/dev/null
+	rm -rf "$T"
+}
+trap cleanup EXIT
+finish() { echo "$pass passed, $fail failed"; [ "$fail" -eq 0 ]; exit; }
+
+if [ "$(id -u)" -ne 0 ] || [ ! -r /sys/kernel/btf/vmlinux ]; then
+	echo "SKIP: EventsTrace needs root and BTF (uid $(id -u))"
+	[ -n "${TW_REQUIRE_BPF:-}" ] && { ko "TW_REQUIRE_BPF is set but BPF cannot load here"; finish; }
+	exit 77
+fi
+for tool in prometheus promtool curl; do
+	command -v "$tool" >/dev/null || { echo "SKIP: $tool missing (docker/install-deps.sh installs it)"; exit 77; }
+done
+
+# a port nothing listens on (Prometheus fails clearly if it was taken meanwhile)
+free_port() {
+	local p
+	for _ in $(seq 50); do
+		p=$((20000 + RANDOM % 40000))
+		(exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null || { echo "$p"; return; }
+	done
+	return 1
+}
+# the value of a PromQL query with one result ("" if none): a string such as "50"
+query() {
+	curl -s --get --data-urlencode "query=$1" "http://127.0.0.1:$PP/api/v1/query" |
+		grep -o '"value":\[[^]]*\]' | head -n1 | sed 's/.*,"\(.*\)"\]/\1/'
+}
+# the integer member $2 of type $1 in the final STATS record
+final_stat() {
+	grep '"event_type":"STATS"' "$T/events" | grep '"final":true' | tail -n1 |
+		grep -o "\"$1\":{[^}]*}" | grep -o "\"$2\":[0-9]*" | cut -d: -f2
+}
+
+# --- the workload: a shell that waits, runs /bin/true N times, and waits again ---
+mkfifo "$T/go" "$T/end"
+sh -c 'read x < "$1"; i=0; while [ $i -lt "$3" ]; do /bin/true; i=$((i + 1)); done; read y < "$2"' \
+	sh "$T/go" "$T/end" "$N" &
+wpid=$!
+
+# --- EventsTrace with the endpoint on a free loopback port (port 0) ---
+"$ET" --process-exec --process-fork --process-exit --pid-tree "$wpid" --stats-json=stream \
+	--runqlat=1 --metrics-listen 127.0.0.1:0 --metrics-interval-ms 200 >"$T/events" 2>"$T/err" &
+etpid=$!
+for _ in $(seq 300); do grep -q STREAM_START "$T/events" 2>/dev/null && break; sleep 0.1; done
+EP=$(grep -o 'metrics at http://127.0.0.1:[0-9]*/metrics' "$T/err" | grep -o ':[0-9]*/' | tr -dc 0-9)
+check "EventsTrace attached and says where the metrics are" test -n "$EP"
+[ -n "$EP" ] || { cat "$T/err"; finish; }
+
+# --- Prometheus, scraping it every second ---
+PP=$(free_port)
+cat >"$T/prometheus.yml" <<EOF
+global:
+  scrape_interval: 1s
+  scrape_timeout: 1s
+scrape_configs:
+  - job_name: tracewire
+    static_configs:
+      - targets: ['127.0.0.1:$EP']
+EOF
+prometheus --config.file="$T/prometheus.yml" --storage.tsdb.path="$T/data" \
+	--web.listen-address="127.0.0.1:$PP" --log.level=warn >"$T/prometheus.log" 2>&1 &
+prompid=$!
+for _ in $(seq 150); do curl -sf "http://127.0.0.1:$PP/-/ready" >/dev/null && break; sleep 0.2; done
+check "Prometheus is ready on port $PP" curl -sf "http://127.0.0.1:$PP/-/ready" -o /dev/null
+for _ in $(seq 100); do [ "$(query 'up{job="tracewire"}')" = 1 ] && break; sleep 0.2; done
+check "Prometheus scrapes EventsTrace (up == 1)" test "$(query 'up{job="tracewire"}')" = 1
+
+# --- run the workload, wait until EventsTrace printed all of it ---
+echo go >"$T/go"
+for _ in $(seq 200); do
+	[ "$(grep -c '"event_type":"PROCESS_EXIT"' "$T/events")" -ge "$N" ] && break
+	sleep 0.1
+done
+execs=$(grep -c '"event_type":"PROCESS_EXEC"' "$T/events")
+check "EventsTrace printed $N execs of the workload (got $execs)" test "$execs" -eq "$N"
+done_at=$(date +%s.%N)
+
+# a scrape that started after the workload stopped and after the next render (200 ms) is stored
+q='timestamp(tracewire_events_received_total{type="PROCESS_EXEC"})'
+for _ in $(seq 100); do
+	ts=$(query "$q")
+	[ -n "$ts" ] && awk -v a="$ts" -v b="$done_at" 'BEGIN { exit !(a > b + 0.3) }' && break
+	sleep 0.2
+done
+check "a scrape after the workload ended is stored ($ts > $done_at + 0.3)" \
+	awk -v a="${ts:-0}" -v b="$done_at" 'BEGIN { exit !(a > b + 0.3) }'
+
+declare -A prom
+for type in PROCESS_EXEC PROCESS_FORK PROCESS_EXIT; do
+	for what in emitted received; do
+		prom[$type.$what]=$(query "tracewire_events_${what}_total{type=\"$type\"}")
+	done
+done
+prom_dropped=$(query 'sum(tracewire_events_dropped_total)')
+prom_ring=$(query 'tracewire_ring_buffer_size_bytes')
+prom_runq=$(query 'sum(tracewire_runqueue_latency_seconds_count)')
+# every histogram's +Inf bucket equals its _count (cumulative buckets end at the total)
+prom_inf_mismatch=$(query 'count(tracewire_runqueue_latency_seconds_bucket{le="+Inf"} != ignoring(le) tracewire_runqueue_latency_seconds_count)')
+prom_scrapes=$(query 'tracewire_metrics_scrapes_total')
+curl -s "http://127.0.0.1:$EP/metrics" >"$T/live.prom"
+check "promtool check metrics passes on the live endpoint" promtool check metrics <"$T/live.prom"
+check "GET / is 404, not the metrics" test "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$EP/")" = 404
+check "POST /metrics is refused (405)" \
+	test "$(curl -s -o /dev/null -w '%{http_code}' -d x "http://127.0.0.1:$EP/metrics")" = 405
+
+# --- stop EventsTrace: its final STATS record is the reference ---
+kill -INT "$etpid"
+wait "$etpid"
+rc=$?
+etpid=
+check "EventsTrace exits 0 on SIGINT" test "$rc" -eq 0
+check "a final STATS record was printed" grep -q '"event_type":"STATS".*"final":true' "$T/events"
+for type in PROCESS_EXEC PROCESS_FORK PROCESS_EXIT; do
+	for what in emitted received; do
+		want=$(final_stat "$type" "$what")
+		check "Prometheus $type $what ${prom[$type.$what]:-none} == final STATS ${want:-none} == $N" \
+			test "${prom[$type.$what]:-x}" = "${want:-y}" -a "${want:-y}" = "$N"
+	done
+done
+check "no event dropped (Prometheus: ${prom_dropped:-none})" test "${prom_dropped:-x}" = 0
+ring=$(grep -o '"ring_size":[0-9]*' "$T/events" | head -n1 | cut -d: -f2)
+check "ring size in Prometheus ${prom_ring:-none} == STREAM_START ${ring:-none}" test "${prom_ring:-x}" = "${ring:-y}"
+check "run-queue latency histograms were scraped (count ${prom_runq:-none} > 0)" \
+	awk -v c="${prom_runq:-0}" 'BEGIN { exit !(c > 0) }'
+check "every histogram's +Inf bucket equals its _count" test -z "$prom_inf_mismatch"
+# the count a scrape carries is the one of the last render before it: the earlier scrapes
+check "the endpoint counted the scrapes (${prom_scrapes:-none} >= 1)" \
+	awk -v c="${prom_scrapes:-0}" 'BEGIN { exit !(c >= 1) }'
+echo go >"$T/end"
+finish
