@@ -8,7 +8,7 @@ ARGS ?=
 # `make install PREFIX=/opt/tracewire` (DESTDIR=... for packaging, as usual)
 PREFIX ?= /usr/local
 
-.PHONY: all deps configure build run test unit integration bench asan fuzz clean install
+.PHONY: all deps configure build run test unit integration bench asan fuzz clean install kernels test-kernels
 FUZZ_SECONDS ?= 60
 
 all: build
@@ -41,6 +41,7 @@ bench: build
 	for w in exec file tty; do bash testing/bench/agent_bench.sh $(BUILD) $$w || exit 1; done
 	bash testing/bench/sched_bench.sh $(BUILD)
 	bash testing/bench/net_bench.sh $(BUILD)
+	bash testing/bench/netacct_bench.sh $(BUILD)
 
 # Unit tests built with AddressSanitizer and UBSan.
 asan: deps
@@ -54,6 +55,16 @@ fuzz: deps
 	  -DCMAKE_C_FLAGS="-g -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined"
 	cmake --build $(BUILD)-fuzz -j $(JOBS) --target fuzz_decode fuzz_replay fuzz_cli fuzz_dns fuzz_ship_response fuzz_ship_spool
 	bash testing/fuzz/run_fuzz.sh $(BUILD)-fuzz $(FUZZ_SECONDS)
+
+# The kernel matrix (testing/kernels/README.md): every kernel of testing/kernels/kernels.list
+# booted under qemu with the guest test binary; results into docs/kernels.md.
+# KERNELS_ARGS e.g. "--repeat 3 --jobs 2" or "--only 6.1,7.2".
+KERNELS_ARGS ?=
+kernels: build
+	cmake --build $(BUILD) -j $(JOBS) --target twk_guest
+	bash testing/kernels/run-matrix.sh --guest $(BUILD)/testing/kernels/twk_guest \
+	  --out $(BUILD)/testing/kernels/matrix --doc docs/kernels.md $(KERNELS_ARGS)
+test-kernels: kernels
 
 # Library (shared and static), headers, tracewire.pc, CMake package, EventsTrace, its man page
 # and bash completion (docs/library.md). The prefix is chosen here, not at configure time.

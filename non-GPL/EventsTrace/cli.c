@@ -244,9 +244,9 @@ void tw_cli_usage(FILE *f)
 	    "      --netacct-retain SECONDS  keep exited processes' counters (default 60)\n"
 	    "      --netacct-max-procs N process table size (default 16384)\n"
 	    "Prometheus metrics (docs/metrics.md; off by default):\n"
-	    "      --metrics-listen [ADDR:]PORT  serve /metrics over HTTP on ADDR:PORT; a bare\n"
-	    "                            PORT means 127.0.0.1:PORT, [::1]:PORT for IPv6,\n"
-	    "                            0.0.0.0:PORT for every interface (port 0: any free one)\n"
+	    "      --metrics-listen ADDRESS  serve /metrics over HTTP (Prometheus text format)\n"
+	    "                            at PORT (on 127.0.0.1), A.B.C.D:PORT or [IPV6]:PORT;\n"
+	    "                            0.0.0.0:PORT for every interface, port 0: any free one\n"
 	    "      --metrics-top N       series per bounded family (processes, TCP ports,\n"
 	    "                            cgroups) besides one labelled other (default 10)\n"
 	    "      --metrics-interval-ms MS  render the metrics at most every MS (default 1000)\n"
@@ -329,7 +329,9 @@ void tw_cli_usage(FILE *f)
 	    "                                               into ClickHouse (contrib/clickhouse)\n"
 	    "  EventsTrace --runqlat-human=10               run-queue latency per cgroup, every 10 s\n"
 	    "  EventsTrace --netatop-server --net-bandwidth 5   atop -K shows per-process network\n"
-	    "                                               columns; bandwidth every 5 s on stdout\n",
+	    "                                               columns; bandwidth every 5 s on stdout\n"
+	    "  EventsTrace --process --runqlat --metrics-listen 9464 > /dev/null\n"
+	    "                                               Prometheus scrapes 127.0.0.1:9464/metrics\n",
 	    f);
 }
 

@@ -63,7 +63,7 @@ struct flow_slot {
 
 struct tw_metrics {
 	struct tw_metrics_options o;
-	struct tw_topn runq, runq_pairs, tcp, procs;
+	struct topn runq, runq_pairs, tcp, procs;
 	struct flow_slot *flows;
 	size_t n_flows;
 	uint64_t flows_untracked; /* interval records not remembered: table full */
@@ -112,10 +112,10 @@ struct tw_metrics *tw_metrics_new(const struct tw_metrics_options *o)
 	cap = m->o.max_tracked;
 	/* the netacct table is read whole: remember as many processes as it can hold (16384
 	   by default) so that deltas of processes without a slot are exact */
-	if (tw_topn_init(&m->runq, RQ_WIDTH, RQ_COUNT, m->o.top, cap) ||
-	    tw_topn_init(&m->runq_pairs, RP_WIDTH, RP_RANK, m->o.top, cap) ||
-	    tw_topn_init(&m->tcp, TC_WIDTH, TC_FLOWS, m->o.top, cap) ||
-	    tw_topn_init(&m->procs, NA_WIDTH, NA_RANK, m->o.top, cap > 65536 ? cap : 65536) ||
+	if (topn_init(&m->runq, RQ_WIDTH, RQ_COUNT, m->o.top, cap) ||
+	    topn_init(&m->runq_pairs, RP_WIDTH, RP_RANK, m->o.top, cap) ||
+	    topn_init(&m->tcp, TC_WIDTH, TC_FLOWS, m->o.top, cap) ||
+	    topn_init(&m->procs, NA_WIDTH, NA_RANK, m->o.top, cap > 65536 ? cap : 65536) ||
 	    !(m->flows = calloc(FLOW_TABLE_SIZE, sizeof(*m->flows)))) {
 		tw_metrics_free(m);
 		return NULL;
@@ -127,10 +127,10 @@ void tw_metrics_free(struct tw_metrics *m)
 {
 	if (!m)
 		return;
-	tw_topn_free(&m->runq);
-	tw_topn_free(&m->runq_pairs);
-	tw_topn_free(&m->tcp);
-	tw_topn_free(&m->procs);
+	topn_free(&m->runq);
+	topn_free(&m->runq_pairs);
+	topn_free(&m->tcp);
+	topn_free(&m->procs);
 	free(m->flows);
 	free(m);
 }
@@ -169,7 +169,7 @@ void tw_metrics_observe_sched(struct tw_metrics *m, const struct tw_sched_record
 	d[RQ_PREEMPTED] = r->preempted;
 	d[RQ_PREEMPTED_CROSS] = r->preempted_cross;
 	cgroup_label(r->cgroup_id, r->cgroup_path, victim, sizeof(victim));
-	tw_topn_add(&m->runq, r->cgroup_id, 0, victim, NULL, d);
+	topn_add(&m->runq, r->cgroup_id, 0, victim, NULL, d);
 
 	for (size_t i = 0; i < r->n_offenders; i++) {
 		const struct tw_sched_offender *of = &r->offenders[i];
@@ -178,7 +178,7 @@ void tw_metrics_observe_sched(struct tw_metrics *m, const struct tw_sched_record
 		char by[512];
 
 		cgroup_label(of->cgroup_id, of->path, by, sizeof(by));
-		tw_topn_add(&m->runq_pairs, r->cgroup_id, of->cgroup_id, victim, by, p);
+		topn_add(&m->runq_pairs, r->cgroup_id, of->cgroup_id, victim, by, p);
 	}
 }
 
@@ -305,25 +305,25 @@ void tw_metrics_observe_event(struct tw_metrics *m, const struct tw_event *ev)
 	}
 	tcp_service(m, t->tuple.sport, t->tuple.dport, &port, &side);
 	snprintf(port_s, sizeof(port_s), "%u", port);
-	tw_topn_add(&m->tcp, port, side[0] == 's', port_s, side, d);
+	topn_add(&m->tcp, port, side[0] == 's', port_s, side, d);
 }
 
 int tw_metrics_observe_netacct(struct tw_metrics *m, const struct tw_netacct_proc *procs, size_t n)
 {
 	m->netacct_seen = true;
-	tw_topn_unsee(&m->procs);
+	topn_unsee(&m->procs);
 	for (size_t i = 0; i < n; i++) {
 		const struct tw_netacct_proc *p = &procs[i];
 		const struct tw_netacct_dir *dirs[6] = {&p->tcp_out, &p->tcp_in,   &p->udp_out,
 							&p->udp_in,  &p->other_out, &p->other_in};
 		char pid[16], comm[sizeof(p->comm) + 1];
-		struct tw_topn_entry *e;
+		struct topn_entry *e;
 		uint64_t rank = 0;
 
 		snprintf(pid, sizeof(pid), "%u", p->pid);
 		memcpy(comm, p->comm, sizeof(p->comm));
 		comm[sizeof(p->comm)] = 0;
-		e = tw_topn_get(&m->procs, p->pid, p->start_boot_ns, pid, comm);
+		e = topn_get(&m->procs, p->pid, p->start_boot_ns, pid, comm);
 		if (!e) {
 			m->procs.untracked++; /* more processes than remembered: not counted at all */
 			continue;
@@ -338,7 +338,7 @@ int tw_metrics_observe_netacct(struct tw_metrics *m, const struct tw_netacct_pro
 		}
 		e->cur[NA_RANK] = rank;
 	}
-	tw_topn_sweep(&m->procs);
+	topn_sweep(&m->procs);
 	return 0;
 }
 
@@ -576,7 +576,7 @@ struct series {
 	const uint64_t *v;
 };
 
-static bool series_next(const struct tw_topn *t, size_t *i, struct series *s)
+static bool series_next(const struct topn *t, size_t *i, struct series *s)
 {
 	while (*i < t->n && !t->e[*i].shown)
 		(*i)++;
@@ -594,7 +594,7 @@ static bool series_next(const struct tw_topn *t, size_t *i, struct series *s)
 	return true;
 }
 
-static void topn_counter(struct tw_metrics_buf *b, const struct tw_topn *t, const char *name,
+static void topn_counter(struct tw_metrics_buf *b, const struct topn *t, const char *name,
 			 const char *help, const char *ln1, const char *ln2, size_t idx,
 			 uint64_t scale)
 {
@@ -614,7 +614,7 @@ static void topn_counter(struct tw_metrics_buf *b, const struct tw_topn *t, cons
  * A histogram per series: `le` bounds in units of 1/scale seconds, per-bucket
  * (not yet cumulative) counts at vals[first..first+n), count and sum.
  */
-static void topn_histogram(struct tw_metrics_buf *b, const struct tw_topn *t, const char *name,
+static void topn_histogram(struct tw_metrics_buf *b, const struct topn *t, const char *name,
 			   const char *help, const char *ln1, const char *ln2, const uint64_t *le,
 			   size_t n_le, uint64_t le_scale, size_t first, size_t count_idx,
 			   size_t sum_idx, uint64_t sum_scale)
@@ -801,16 +801,16 @@ int tw_metrics_render(struct tw_metrics *m, const struct tw_metrics_health *h,
 		counter1(out, "tracewire_metrics_scrapes_total", "Requests for /metrics served.",
 			 h->scrapes);
 	if (m && (m->runq_seen || (h && h->sched))) {
-		tw_topn_select(&m->runq);
-		tw_topn_select(&m->runq_pairs);
+		topn_select(&m->runq);
+		topn_select(&m->runq_pairs);
 		render_runq(out, m);
 	}
 	if (m && m->tcp_seen) {
-		tw_topn_select(&m->tcp);
+		topn_select(&m->tcp);
 		render_tcp(out, m);
 	}
 	if (m && m->netacct_seen) {
-		tw_topn_select(&m->procs);
+		topn_select(&m->procs);
 		render_netacct(out, m);
 	}
 	return out->oom ? -ENOMEM : 0;

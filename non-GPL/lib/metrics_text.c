@@ -56,6 +56,10 @@ static void puts_(struct tw_metrics_buf *b, const char *s)
 /* HELP text escapes backslash and newline only (a double quote is fine there). */
 static void put_help(struct tw_metrics_buf *b, const char *s)
 {
+	if (!strpbrk(s, "\\\n")) {
+		puts_(b, s);
+		return;
+	}
 	for (; *s; s++) {
 		if (*s == '\\')
 			put(b, "\\\\", 2);
@@ -75,7 +79,17 @@ void tw_metrics_escape_label(struct tw_metrics_buf *b, const char *v)
 
 	while (*s) {
 		unsigned char c = *s;
-		size_t n = c < 0x80 ? 1 : (c & 0xE0) == 0xC0 ? 2 : (c & 0xF0) == 0xE0 ? 3 : (c & 0xF8) == 0xF0 ? 4 : 0;
+		size_t n, plain = 0;
+
+		/* the common case, printable ASCII without the three: copied as one run */
+		while (s[plain] >= 0x20 && s[plain] < 0x80 && s[plain] != '\\' && s[plain] != '"')
+			plain++;
+		if (plain) {
+			put(b, (const char *)s, plain);
+			s += plain;
+			continue;
+		}
+		n = c < 0x80 ? 1 : (c & 0xE0) == 0xC0 ? 2 : (c & 0xF0) == 0xE0 ? 3 : (c & 0xF8) == 0xF0 ? 4 : 0;
 		bool ok = n > 0 && !(n == 2 && c < 0xC2);
 
 		for (size_t i = 1; ok && i < n; i++)

@@ -22,7 +22,7 @@ static uint64_t hash_key(uint64_t k1, uint64_t k2)
 	return h ^ (h >> 31);
 }
 
-int tw_topn_init(struct tw_topn *t, size_t width, size_t rank, size_t top, size_t cap)
+int topn_init(struct topn *t, size_t width, size_t rank, size_t top, size_t cap)
 {
 	memset(t, 0, sizeof(*t));
 	if (cap < top)
@@ -40,20 +40,20 @@ int tw_topn_init(struct tw_topn *t, size_t width, size_t rank, size_t top, size_
 	t->index = calloc(t->index_size, sizeof(*t->index));
 	t->other = calloc(width, sizeof(*t->other));
 	if (!t->e || !t->index || !t->other) {
-		tw_topn_free(t);
+		topn_free(t);
 		return -ENOMEM;
 	}
 	return 0;
 }
 
-static void entry_free(struct tw_topn_entry *e)
+static void entry_free(struct topn_entry *e)
 {
 	free(e->l1);
 	free(e->l2);
 	free(e->cur); /* acc is the second half of the same allocation */
 }
 
-void tw_topn_free(struct tw_topn *t)
+void topn_free(struct topn *t)
 {
 	for (size_t i = 0; t->e && i < t->n; i++)
 		entry_free(&t->e[i]);
@@ -63,7 +63,7 @@ void tw_topn_free(struct tw_topn *t)
 	memset(t, 0, sizeof(*t));
 }
 
-static struct tw_topn_entry *find(struct tw_topn *t, uint64_t k1, uint64_t k2, size_t *slot)
+static struct topn_entry *find(struct topn *t, uint64_t k1, uint64_t k2, size_t *slot)
 {
 	size_t mask = t->index_size - 1;
 	size_t i = hash_key(k1, k2) & mask;
@@ -79,10 +79,10 @@ static struct tw_topn_entry *find(struct tw_topn *t, uint64_t k1, uint64_t k2, s
 	}
 }
 
-struct tw_topn_entry *tw_topn_get(struct tw_topn *t, uint64_t k1, uint64_t k2, const char *l1,
+struct topn_entry *topn_get(struct topn *t, uint64_t k1, uint64_t k2, const char *l1,
 				  const char *l2)
 {
-	struct tw_topn_entry *e;
+	struct topn_entry *e;
 	size_t slot;
 
 	if ((e = find(t, k1, k2, &slot)))
@@ -105,10 +105,10 @@ struct tw_topn_entry *tw_topn_get(struct tw_topn *t, uint64_t k1, uint64_t k2, c
 	return e;
 }
 
-void tw_topn_add(struct tw_topn *t, uint64_t k1, uint64_t k2, const char *l1, const char *l2,
+void topn_add(struct topn *t, uint64_t k1, uint64_t k2, const char *l1, const char *l2,
 		 const uint64_t *delta)
 {
-	struct tw_topn_entry *e = tw_topn_get(t, k1, k2, l1, l2);
+	struct topn_entry *e = topn_get(t, k1, k2, l1, l2);
 	uint64_t *dst = e ? e->cur : t->other;
 
 	if (!e)
@@ -117,18 +117,18 @@ void tw_topn_add(struct tw_topn *t, uint64_t k1, uint64_t k2, const char *l1, co
 		dst[i] += delta[i];
 }
 
-void tw_topn_unsee(struct tw_topn *t)
+void topn_unsee(struct topn *t)
 {
 	for (size_t i = 0; i < t->n; i++)
 		t->e[i].seen = false;
 }
 
-void tw_topn_sweep(struct tw_topn *t)
+void topn_sweep(struct topn *t)
 {
 	size_t kept = 0;
 
 	for (size_t i = 0; i < t->n; i++) {
-		struct tw_topn_entry *e = &t->e[i];
+		struct topn_entry *e = &t->e[i];
 		if (!e->seen) {
 			/* gone: what it added since the last render without a slot still counts */
 			if (!e->shown)
@@ -139,6 +139,8 @@ void tw_topn_sweep(struct tw_topn *t)
 		}
 		t->e[kept++] = *e;
 	}
+	if (kept == t->n)
+		return; /* nothing gone, nothing moved */
 	t->n = kept;
 	/* entries moved: rebuild the index (a render per second over at most cap keys) */
 	memset(t->index, 0, t->index_size * sizeof(*t->index));
@@ -149,7 +151,7 @@ void tw_topn_sweep(struct tw_topn *t)
 	}
 }
 
-void tw_topn_select(struct tw_topn *t)
+void topn_select(struct topn *t)
 {
 	size_t shown = 0;
 
@@ -162,9 +164,9 @@ void tw_topn_select(struct tw_topn *t)
 	 * without a slot, stays in "other".
 	 */
 	while (shown < t->top) {
-		struct tw_topn_entry *best = NULL;
+		struct topn_entry *best = NULL;
 		for (size_t i = 0; i < t->n; i++) {
-			struct tw_topn_entry *e = &t->e[i];
+			struct topn_entry *e = &t->e[i];
 			if (!e->shown && e->cur[t->rank] && (!best || e->cur[t->rank] > best->cur[t->rank]))
 				best = e;
 		}
@@ -174,7 +176,7 @@ void tw_topn_select(struct tw_topn *t)
 		shown++;
 	}
 	for (size_t i = 0; i < t->n; i++) {
-		struct tw_topn_entry *e = &t->e[i];
+		struct topn_entry *e = &t->e[i];
 		if (e->shown)
 			continue;
 		for (size_t k = 0; k < t->width; k++) {

@@ -75,20 +75,47 @@ static int na_print(enum libbpf_print_level level, const char *fmt, va_list ap)
 	return vfprintf(stderr, fmt, ap);
 }
 
+/* Entries the kernel could not create so far (summed over CPUs). */
+static uint64_t proc_full_count(struct tw_netacct *na)
+{
+	uint64_t percpu[512], sum = 0;
+	uint32_t idx = TW_NA_STAT_PROC_FULL;
+
+	if (na->ncpus > 512 || bpf_map_lookup_elem(na->stats_fd, &idx, percpu))
+		return 0;
+	for (int c = 0; c < na->ncpus; c++)
+		sum += percpu[c];
+	return sum;
+}
+
+/*
+ * Retention once a second; and within 100 ms when the kernel reports a
+ * process it could not track (a burst of new processes filled the table):
+ * one per-CPU counter read per 100 ms is the price of reacting quickly.
+ */
 static void *maintenance(void *arg)
 {
 	struct tw_netacct *na = arg;
+	uint64_t full_seen = proc_full_count(na), ticks = 0;
 	struct timespec until;
 
 	pthread_mutex_lock(&na->stop_lock);
 	while (!na->stopping) {
+		uint64_t full;
 		clock_gettime(CLOCK_MONOTONIC, &until);
-		until.tv_sec += 1;
+		until.tv_nsec += 100000000;
+		if (until.tv_nsec >= 1000000000) {
+			until.tv_sec++;
+			until.tv_nsec -= 1000000000;
+		}
 		pthread_cond_timedwait(&na->stop_cond, &na->stop_lock, &until);
 		if (na->stopping)
 			break;
 		pthread_mutex_unlock(&na->stop_lock);
-		tw_netacct_tick(na);
+		full = proc_full_count(na);
+		if (++ticks % 10 == 0 || full != full_seen)
+			tw_netacct_tick(na);
+		full_seen = full;
 		pthread_mutex_lock(&na->stop_lock);
 	}
 	pthread_mutex_unlock(&na->stop_lock);

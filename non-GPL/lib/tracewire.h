@@ -13,8 +13,9 @@
  *   tw_ctx_close(ctx);
  *
  * This is the one header an embedder includes (installed as <tracewire/tracewire.h>):
- * it pulls in the decoder, JSON rendering, recordings, the HTTP shipper and the
- * run-queue latency companion. docs/library.md is the reference, with a complete example.
+ * it pulls in the decoder, JSON rendering, recordings, the HTTP shipper, the
+ * run-queue latency companion, network accounting and metrics. docs/library.md is
+ * the reference, with a complete example.
  *
  * Errors: functions that can fail return a negative errno (0 or a count on success);
  * tw_strerror() names it, and tw_ctx_open() also writes a sentence into `err`.
@@ -256,6 +257,9 @@ void tw_ctx_set_raw_tap(struct tw_ctx *ctx, tw_raw_fn fn, void *user);
  * tw_event, tw_log_fn and friends, and the include guard makes that a no-op.
  * extern "C" here because json_writer.h (via tracewire_json.h) has none.
  */
+/* tracewire_metrics.h names it before tracewire_sched.h may have defined it (when that
+ * header is the one including this): declared here, the two refer to one type */
+struct tw_sched_record;
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -263,6 +267,8 @@ extern "C" {
 #include "tracewire_json.h"
 #include "tracewire_ship.h"
 #include "tracewire_sched.h"
+#include "tracewire_netacct.h"
+#include "tracewire_metrics.h"
 #ifdef __cplusplus
 }
 #endif

@@ -34,7 +34,10 @@
 #include <stdint.h>
 
 #include "tracewire.h"
+/* explicitly: tracewire.h leaves its sub-headers out when included from one of them */
 #include "tracewire_netacct.h"
+#include "tracewire_sched.h"
+#include "tracewire_ship.h"
 
 #ifdef __cplusplus
 extern "C" {

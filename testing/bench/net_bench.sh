@@ -56,6 +56,8 @@ cleanup() {
   if [ -n "${NET_BENCH_KEEP:-}" ]; then echo "net_bench: kept $tmp" >&2; else rm -rf "$tmp"; fi
 }
 trap cleanup EXIT
+# a signal ends the script through exit, so the EXIT trap stops the probes and servers
+trap 'exit 130' INT TERM
 hz=$(getconf CLK_TCK)
 ncpu=$(nproc)
 wl_pin="" agent_pin=""
@@ -216,10 +218,12 @@ net_stat() {
 
 sysctl -qw kernel.bpf_stats_enabled=1 2> /dev/null ||
   echo "net_bench: note: kernel.bpf_stats_enabled could not be set; no BPF run times" >&2
-: > "$tmp/results"; : > "$tmp/bpf"; : > "$tmp/agent"
+: > "$tmp/results"; : > "$tmp/bpf"; : > "$tmp/agent"; : > "$tmp/stats_lost"
 for w in $workloads; do
   for r in $(seq "$rounds"); do
     for m in $modes; do
+      # another benchmark ending meanwhile may have restored the sysctl to 0
+      sysctl -qw kernel.bpf_stats_enabled=1 2> /dev/null || true
       if [ "$m" != none ]; then start_holder "$m"; t0=$(cpu_ticks "$holder"); fi
       f0=$(foreign_progs)
       w0=$(date +%s.%N)
@@ -232,7 +236,13 @@ for w in $workloads; do
       if [ "$m" != none ]; then
         # the agent's CPU while the workload ran (its start-up is left out)
         ticks=$(( $(cpu_ticks "$holder") - t0 ))
-        read_prog_stats "$w" "$m" "$r"
+        # run times count only while the statistics stay on: a round where they
+        # went off holds partial counts, left out of the figures
+        if [ "$(sysctl -n kernel.bpf_stats_enabled 2> /dev/null)" = 1 ]; then
+          read_prog_stats "$w" "$m" "$r"
+        else
+          echo "$w $m $r" >> "$tmp/stats_lost"
+        fi
         stop_holder
         if [ "$m" = tracewire ]; then
           grep -q '"final":true' "$tmp/holder.out" ||
@@ -272,7 +282,8 @@ mean_of() {
   awk -v w="$1" -v m="$2" -v col="$3" '$1 == w && $2 == m {
       s += (col == "rate") ? $4 / $5 : $6; n++ } END { printf "%.6g\n", s / n }' "$tmp/results"
 }
-# "name ns_per_run runs" per program, and "TOTAL total_ns total_runs", for workload $1 mode $2
+# "name ns_per_run runs" per program, and "TOTAL total_ns total_runs", for
+# workload $1 mode $2 (over the rounds whose statistics stayed on)
 bpf_of() {
   awk -v w="$1" -v m="$2" '$1 == w && $2 == m { ns[$4] += $5; c[$4] += $6; T += $5; C += $6 }
     END { for (p in ns) printf "%s %.0f %d\n", p, (c[p] ? ns[p] / c[p] : 0), c[p]
@@ -289,8 +300,10 @@ bpf_text() {
 bpf_share() {
   local total_ns
   total_ns=$(bpf_of "$1" "$2" | awk '$1 == "TOTAL" {print $2}')
-  awk -v w="$1" -v m="$2" -v ns="$total_ns" '$1 == w && $2 == m { all += $7; rate += $4 / $5; n++ }
-    END { if (all > 0) printf "%.3f\n", 100 * ns / all * (rate / n) / 1e9; else print 0 }' "$tmp/results"
+  awk -v w="$1" -v m="$2" -v ns="$total_ns" 'FILENAME ~ /stats_lost$/ { lost[$1, $2, $3] = 1; next }
+    $1 == w && $2 == m && !((w, m, $3) in lost) { all += $7; rate += $4 / $5; n++ }
+    END { if (all > 0) printf "%.3f\n", 100 * ns / all * (rate / n) / 1e9; else print "n/a" }' \
+    "$tmp/stats_lost" "$tmp/results"
 }
 
 report=$tmp/report
@@ -358,7 +371,7 @@ for w in $workloads; do
   if [ "$w" = churn ]; then
     verdict[$w]="INFO: ${verdict[$w]}; a stress test, no goal"
   else
-    pass=$(echo "$judged $goal_loss" | awk '{print ($1 <= $2) ? "PASS" : "FAIL"}')
+    pass=$(echo "$judged $goal_loss" | awk '{print ($1 == "n/a") ? "NO RESULT" : ($1 <= $2) ? "PASS" : "FAIL"}')
     verdict[$w]="$pass: ${verdict[$w]}; goal <= ${goal_loss} %"
   fi
   {
@@ -387,8 +400,12 @@ for w in $workloads; do
 done
 tainted=$(awk '$9 > 0 {n++} END {print n + 0}' "$tmp/results")
 total_runs=$(wc -l < "$tmp/results")
+stats_lost=$(wc -l < "$tmp/stats_lost")
 if [ "$tainted" -gt 0 ]; then
   echo "  note: in $tainted of $total_runs runs other socket programs were attached to $cgroot (another agent or test): rerun on a quiet machine" >> "$report"
+fi
+if [ "$stats_lost" -gt 0 ]; then
+  echo "  note: kernel.bpf_stats_enabled went off (another process) in $stats_lost runs with probes; their BPF figures are left out" >> "$report"
 fi
 cat "$report"
 
@@ -411,6 +428,9 @@ if [ "$doc" -eq 1 ]; then
     for w in $workloads; do echo "- ${verdict[$w]}"; done
     if [ "$tainted" -gt 0 ]; then
       echo "- note: in $tainted of $total_runs runs, other socket programs were attached to the cgroup root"
+    fi
+    if [ "$stats_lost" -gt 0 ]; then
+      echo "- note: kernel.bpf_stats_enabled went off (another process) in $stats_lost runs with probes; their BPF figures are left out"
     fi
   } >> "$root/docs/benchmarks.md"
   echo "figures appended to docs/benchmarks.md"

@@ -7,16 +7,20 @@
 #   - the example of docs/library.md built with pkg-config (shared and static) and with
 #     find_package(tracewire);
 #   - contrib/endpoint-agent built with PKG_CONFIG_PATH only, its configuration errors;
-#   - as root, short real runs: the example and the agent each capture an exec they launch.
-# Usage: test_install.sh BUILD_DIR SOURCE_DIR PROJECT_VERSION
+#   - as root, short real runs: the example and the agent each capture an exec they launch; the
+#     agent with only the systemd unit's capabilities, shipping to a local collector.
+# Usage: test_install.sh BUILD_DIR SOURCE_DIR PROJECT_VERSION [COLLECTOR]
 set -uo pipefail
 BUILD=$1
 SRC=$2
 VERSION=$3
+COLLECTOR=${4:-}
+collector_pid=""
 work=$(mktemp -d /tmp/tw-install-test.XXXXXX)
 agent_pid=""
 cleanup() {
   [ -n "$agent_pid" ] && kill "$agent_pid" 2> /dev/null
+  [ -n "$collector_pid" ] && kill "$collector_pid" 2> /dev/null
   rm -rf "$work"
 }
 trap cleanup EXIT
@@ -48,6 +52,15 @@ for h in tracewire.h tracewire_decode.h tracewire_json.h tracewire_record.h trac
   tracewire_sched.h tracewire_wire.h tracewire_config.h; do
   check "header include/tracewire/$h" test -f "$P/include/tracewire/$h"
 done
+# each installed header compiles on its own: it includes only what is installed next to it
+for h in "$P"/include/tracewire/*.h; do
+  printf '#include <tracewire/%s>\nint main(void) { return 0; }\n' "$(basename "$h")" > "$work/hdr.c"
+  if ! cc -Wall -Werror -std=gnu11 -fsyntax-only -I"$P/include" "$work/hdr.c" 2> "$work/hdr.err"; then
+    ko "installed header $(basename "$h") compiles on its own: $(head -3 "$work/hdr.err")"
+    hdr_fail=1
+  fi
+done
+[ -z "${hdr_fail:-}" ] && ok "every installed header compiles on its own ($(ls "$P"/include/tracewire | wc -l) headers)"
 check "CMake package config" test -f "$libdir/cmake/tracewire/tracewireConfig.cmake"
 check "EventsTrace" test -x "$P/bin/EventsTrace"
 check "EventsTrace man page" test -f "$P/share/man/man8/EventsTrace.8"
@@ -168,33 +181,59 @@ wait "$ex_pid"
 check "the example captures an exec it was filtered for" grep -q "\"filename\":\"$work/$name\"" "$work/ex.out"
 check "the example reports nothing else" test "$(wc -l < "$work/ex.out")" -eq 1
 
-# the agent: file output and a shipper whose collector is down (the events wait in the spool)
+# the agent: file output, and shipping to a local collector that wants a bearer token
+# (testing/integration/collector/fault_collector.c, answering 200 to everything)
+port=""
+if [ -n "$COLLECTOR" ] && [ -x "$COLLECTOR" ]; then
+  "$COLLECTOR" --port 0 --port-file "$work/collector.port" --store "$work/collector.store" \
+    --log "$work/collector.log" --require-auth "Bearer tok-$$" 2> "$work/collector.err" &
+  collector_pid=$!
+  for _ in $(seq 50); do [ -s "$work/collector.port" ] && break; sleep 0.1; done
+  port=$(cat "$work/collector.port" 2> /dev/null)
+fi
+check "the test collector listens" test -n "$port"
+printf 'tok-%s\n' "$$" > "$work/token"
+chmod 600 "$work/token"
 cat > "$work/agent.json" << JSON
 {
-  "events": ["PROCESS_EXEC", "PROCESS_EXIT"],
+  "events": ["PROCESS_EXEC", "PROCESS_EXIT", "NETWORK_CONNECTION_ATTEMPTED"],
   "filters": {"comm": ["$name"]},
   "enrich": {"user_names": true, "host": "install-test", "labels": {"suite": "install"}},
   "output": {
     "file": "$work/events.ndjson",
-    "ship": {"url": "http://127.0.0.1:9/", "spool_dir": "$work/spool", "drain_ms": 0}
+    "ship": {"url": "http://127.0.0.1:${port:-9}/", "spool_dir": "$work/spool", "batch_max_ms": 100,
+             "drain_ms": 10000, "auth": "bearer", "auth_file": "$work/token"}
   }
 }
 JSON
-"$AGENT" -c "$work/agent.json" 2> "$work/agent.err" &
+# Run it with no more capabilities than the systemd unit's bounding set: the unit's profile
+# must be enough for the probes (CAP_NET_ADMIN for the network ones) and the shipper.
+unit=$SRC/contrib/systemd/tracewire-endpoint-agent.service
+caps=$(sed -n 's/^CapabilityBoundingSet=//p' "$unit" | tr 'A-Z' 'a-z' | sed 's/cap_//g; s/ \+/,+/g')
+check "the unit names its capabilities" test -n "$caps"
+setpriv --bounding-set="-all,+$caps" --inh-caps=-all "$AGENT" -c "$work/agent.json" 2> "$work/agent.err" &
 agent_pid=$!
 started=0
 for _ in $(seq 150); do grep -q ": tracing" "$work/agent.err" && { started=1; break; }; sleep 0.1; done
-check "agent starts tracing" test $started -eq 1
+check "agent starts tracing with the unit's capabilities ($caps)" test $started -eq 1
+[ $started -eq 1 ] || cat "$work/agent.err"
 "$work/$name"
-setpriv --reuid=65534 --regid=65534 --clear-groups "$work/$name" 2> /dev/null
 /bin/true
+sleep 0.7
+# logrotate: the file is moved away, SIGHUP makes the agent write a new one
+mv "$work/events.ndjson" "$work/events.1"
+kill -HUP "$agent_pid"
+sleep 0.7
+setpriv --reuid=65534 --regid=65534 --clear-groups "$work/$name" 2> /dev/null
 sleep 1
 kill -TERM "$agent_pid"
 wait "$agent_pid"
 rc=$?
 agent_pid=""
 check "agent exits 0 on SIGTERM" test $rc -eq 0
-ev=$work/events.ndjson
+check "SIGHUP reopened the output file" bash -c "grep -q '\"ruid\":65534,' '$work/events.ndjson' && ! grep -q '\"ruid\":65534,' '$work/events.1'"
+ev=$work/all.ndjson
+cat "$work/events.1" "$work/events.ndjson" > "$ev" 2> /dev/null
 check "agent captured the exec it launched" grep -q "\"filename\":\"$work/$name\"" "$ev"
 check "root's exec enriched with the user name" bash -c \
   "grep '\"event_type\":\"PROCESS_EXEC\"' '$ev' | grep '\"ruid\":0,' | grep -q '\"user\":\"root\"'"
@@ -207,8 +246,14 @@ check "host and labels on every event" bash -c \
   "[ \$(grep -c '\"host\":\"install-test\",\"labels\":{\"suite\":\"install\"}}\$' '$ev') -eq \$(wc -l < '$ev') ]"
 check "the comm filter kept only $name" bash -c "! grep -v '\"comm\":\"$name\"' '$ev' | grep -q ."
 check "every line is one JSON object" bash -c "[ \$(grep -c '^{.*}\$' '$ev') -eq \$(wc -l < '$ev') ] && [ \$(wc -l < '$ev') -ge 4 ]"
-check "the events wait in the shipper's spool" bash -c "cat '$work/spool'/seg-* | grep -ac '$work/$name' | grep -qv '^0\$'"
-check "agent's final statistics" grep -q "at exit: .* queued for shipping" "$work/agent.err"
+n_file=$(wc -l < "$ev")
+n_shipped=$(grep -c . "$work/collector.store" 2> /dev/null)
+check "the collector received every event written ($n_file), with the token" test "${n_shipped:-0}" -eq "$n_file"
+check "shipped events carry event_id and the enrichment" bash -c \
+  "grep '\"filename\":\"$work/$name\"' '$work/collector.store' | grep '\"user\":\"root\"' | grep -q '\"event_id\"'"
+check "nothing left pending at exit" grep -q "at exit: shipped [0-9]*, pending 0," "$work/agent.err"
+check "the token is in no output" bash -c "! grep -rq 'tok-$$' '$work/agent.err' '$ev' '$work/spool'"
+[ -n "${collector_pid:-}" ] && kill "$collector_pid" 2> /dev/null
 
 # the unit file, if systemd can check it here
 if command -v systemd-analyze > /dev/null; then

@@ -2,13 +2,15 @@
 # SPDX-License-Identifier: Apache-2.0
 # /metrics end to end: a real Prometheus (Debian's package, started here on loopback with its
 # own config and data directory, scraping every second) scrapes EventsTrace while a workload of
-# 50 execs of /bin/true runs under --pid-tree; once the workload has stopped and a scrape
-# taken after that is stored, the counters Prometheus holds must equal the ones EventsTrace
-# reports in its final STATS record, and the events it printed.
+# 50 execs of /bin/true and 5 HTTP requests by curl (to EventsTrace's own endpoint, so TCP flows
+# exist) run under --pid-tree; once the workload has stopped and a scrape taken after that is
+# stored, the counters Prometheus holds must equal the ones EventsTrace reports in its final
+# STATS record, and what it printed (execs, TCP flows and their bytes).
 # Usage: test_metrics_prometheus.sh EVENTSTRACE
 set -uo pipefail
 ET=$1
 N=50
+C=5 # curl requests: TCP flows of the workload
 T=$(mktemp -d)
 pass=0
 fail=0
@@ -37,11 +39,12 @@ for tool in prometheus promtool curl; do
 	command -v "$tool" >/dev/null || { echo "SKIP: $tool missing (docker/install-deps.sh installs it)"; exit 77; }
 done
 
-# a port nothing listens on (Prometheus fails clearly if it was taken meanwhile)
+# a port nothing listens on (the server fails clearly if it was taken meanwhile), below the
+# ephemeral range, so that the metrics name it as the flows' service port
 free_port() {
 	local p
 	for _ in $(seq 50); do
-		p=$((20000 + RANDOM % 40000))
+		p=$((20000 + RANDOM % 12000))
 		(exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null || { echo "$p"; return; }
 	done
 	return 1
@@ -57,15 +60,18 @@ final_stat() {
 		grep -o "\"$1\":{[^}]*}" | grep -o "\"$2\":[0-9]*" | cut -d: -f2
 }
 
-# --- the workload: a shell that waits, runs /bin/true N times, and waits again ---
+# --- the workload: a shell that waits, runs /bin/true N times and curl C times, and waits ---
+EPORT=$(free_port)
 mkfifo "$T/go" "$T/end"
-sh -c 'read x < "$1"; i=0; while [ $i -lt "$3" ]; do /bin/true; i=$((i + 1)); done; read y < "$2"' \
-	sh "$T/go" "$T/end" "$N" &
+sh -c 'read x < "$1"; i=0; while [ $i -lt "$3" ]; do /bin/true; i=$((i + 1)); done
+	i=0; while [ $i -lt "$4" ]; do curl -s -o /dev/null "$5"; i=$((i + 1)); done; read y < "$2"' \
+	sh "$T/go" "$T/end" "$N" "$C" "http://127.0.0.1:$EPORT/metrics" &
 wpid=$!
 
-# --- EventsTrace with the endpoint on a free loopback port (port 0) ---
-"$ET" --process-exec --process-fork --process-exit --pid-tree "$wpid" --stats-json=stream \
-	--runqlat=1 --metrics-listen 127.0.0.1:0 --metrics-interval-ms 200 >"$T/events" 2>"$T/err" &
+# --- EventsTrace with the endpoint on that port ---
+"$ET" --process-exec --process-fork --process-exit --network-tcp-metrics --pid-tree "$wpid" \
+	--stats-json=stream --runqlat=1 --metrics-listen "127.0.0.1:$EPORT" --metrics-interval-ms 200 \
+	>"$T/events" 2>"$T/err" &
 etpid=$!
 for _ in $(seq 300); do grep -q STREAM_START "$T/events" 2>/dev/null && break; sleep 0.1; done
 EP=$(grep -o 'metrics at http://127.0.0.1:[0-9]*/metrics' "$T/err" | grep -o ':[0-9]*/' | tr -dc 0-9)
@@ -93,12 +99,19 @@ check "Prometheus scrapes EventsTrace (up == 1)" test "$(query 'up{job="tracewir
 
 # --- run the workload, wait until EventsTrace printed all of it ---
 echo go >"$T/go"
+P=$((N + C)) # processes of the workload: each forks, execs and exits once
 for _ in $(seq 200); do
-	[ "$(grep -c '"event_type":"PROCESS_EXIT"' "$T/events")" -ge "$N" ] && break
+	[ "$(grep -c '"event_type":"PROCESS_EXIT"' "$T/events")" -ge "$P" ] &&
+		[ "$(grep -c '"event_type":"NETWORK_TCP_METRICS"' "$T/events")" -ge "$C" ] && break
 	sleep 0.1
 done
 execs=$(grep -c '"event_type":"PROCESS_EXEC"' "$T/events")
-check "EventsTrace printed $N execs of the workload (got $execs)" test "$execs" -eq "$N"
+check "EventsTrace printed the $P execs of the workload (got $execs)" test "$execs" -eq "$P"
+grep '"event_type":"NETWORK_TCP_METRICS"' "$T/events" | grep "\"port\":$EPORT}" >"$T/flows"
+flows=$(grep -c . "$T/flows")
+check "EventsTrace printed the $C TCP flows of curl (got $flows)" test "$flows" -eq "$C"
+flow_rx=$(grep -o '"bytes_received":[0-9]*' "$T/flows" | cut -d: -f2 | awk '{ s += $1 } END { print s + 0 }')
+flow_rtt=$(grep -o '"srtt_us":[0-9]*' "$T/flows" | cut -d: -f2 | awk '$1 > 0 { n++ } END { print n + 0 }')
 done_at=$(date +%s.%N)
 
 # a scrape that started after the workload stopped and after the next render (200 ms) is stored
@@ -118,10 +131,15 @@ for type in PROCESS_EXEC PROCESS_FORK PROCESS_EXIT; do
 	done
 done
 prom_dropped=$(query 'sum(tracewire_events_dropped_total)')
+prom_flows=$(query "tracewire_tcp_flows_total{port=\"$EPORT\",side=\"client\"}")
+prom_rx=$(query "tracewire_tcp_received_bytes_total{port=\"$EPORT\",side=\"client\"}")
+prom_rtt=$(query "tracewire_tcp_srtt_seconds_count{port=\"$EPORT\",side=\"client\"}")
 prom_ring=$(query 'tracewire_ring_buffer_size_bytes')
 prom_runq=$(query 'sum(tracewire_runqueue_latency_seconds_count)')
 # every histogram's +Inf bucket equals its _count (cumulative buckets end at the total)
-prom_inf_mismatch=$(query 'count(tracewire_runqueue_latency_seconds_bucket{le="+Inf"} != ignoring(le) tracewire_runqueue_latency_seconds_count)')
+prom_inf_mismatch=$(curl -s --get --data-urlencode \
+	'query=tracewire_runqueue_latency_seconds_bucket{le="+Inf"} != ignoring(le) tracewire_runqueue_latency_seconds_count' \
+	"http://127.0.0.1:$PP/api/v1/query")
 prom_scrapes=$(query 'tracewire_metrics_scrapes_total')
 curl -s "http://127.0.0.1:$EP/metrics" >"$T/live.prom"
 check "promtool check metrics passes on the live endpoint" promtool check metrics <"$T/live.prom"
@@ -139,16 +157,24 @@ check "a final STATS record was printed" grep -q '"event_type":"STATS".*"final":
 for type in PROCESS_EXEC PROCESS_FORK PROCESS_EXIT; do
 	for what in emitted received; do
 		want=$(final_stat "$type" "$what")
-		check "Prometheus $type $what ${prom[$type.$what]:-none} == final STATS ${want:-none} == $N" \
-			test "${prom[$type.$what]:-x}" = "${want:-y}" -a "${want:-y}" = "$N"
+		check "Prometheus $type $what ${prom[$type.$what]:-none} == final STATS ${want:-none} == $P" \
+			test "${prom[$type.$what]:-x}" = "${want:-y}" -a "${want:-y}" = "$P"
 	done
 done
 check "no event dropped (Prometheus: ${prom_dropped:-none})" test "${prom_dropped:-x}" = 0
+want=$(final_stat NETWORK_TCP_METRICS received)
+check "Prometheus TCP flows to port $EPORT ${prom_flows:-none} == printed $flows == final STATS ${want:-none}" \
+	test "${prom_flows:-x}" = "$flows" -a "$flows" = "${want:-y}"
+check "Prometheus TCP bytes received ${prom_rx:-none} == sum over the printed flows $flow_rx" \
+	test "${prom_rx:-x}" = "$flow_rx"
+check "Prometheus RTT histogram count ${prom_rtt:-none} == flows with an srtt $flow_rtt" \
+	test "${prom_rtt:-x}" = "$flow_rtt"
 ring=$(grep -o '"ring_size":[0-9]*' "$T/events" | head -n1 | cut -d: -f2)
 check "ring size in Prometheus ${prom_ring:-none} == STREAM_START ${ring:-none}" test "${prom_ring:-x}" = "${ring:-y}"
 check "run-queue latency histograms were scraped (count ${prom_runq:-none} > 0)" \
 	awk -v c="${prom_runq:-0}" 'BEGIN { exit !(c > 0) }'
-check "every histogram's +Inf bucket equals its _count" test -z "$prom_inf_mismatch"
+check "every histogram's +Inf bucket equals its _count (the query succeeds, with no result)" \
+	bash -c 'grep -q "\"status\":\"success\"" <<<"$1" && grep -q "\"result\":\[\]" <<<"$1"' sh "$prom_inf_mismatch"
 # the count a scrape carries is the one of the last render before it: the earlier scrapes
 check "the endpoint counted the scrapes (${prom_scrapes:-none} >= 1)" \
 	awk -v c="${prom_scrapes:-0}" 'BEGIN { exit !(c >= 1) }'

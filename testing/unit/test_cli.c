@@ -575,6 +575,8 @@ Test(cli, usage_mentions_every_option)
 		"--tty-budget", "--write-window-ms", "--path-include", "--path-exclude",
 		"--network",    "--network-connect", "--network-accept", "--network-close",
 		"--network-tcp-metrics", "--runqlat", "--runqlat-human",
+		"--netatop-server", "--netatop-group", "--net-bandwidth", "--netacct-retain",
+		"--netacct-max-procs",
 	};
 	char *buf = NULL;
 	size_t len = 0;
@@ -966,4 +968,36 @@ Test(cli, bad_metrics_flags_are_refused)
 	parse_err("invalid --metrics-interval-ms", "--metrics-listen", "9464", "--metrics-interval-ms", "5");
 	parse_err("--metrics-top needs --metrics-listen", "--metrics-top", "5");
 	parse_err("cannot be combined with --replay", "--metrics-listen", "9464", "--replay", "/tmp/x.twr");
+}
+
+Test(cli, netacct_flags)
+{
+	struct tw_cli c = parse_ok("--netatop-server");
+	cr_expect_str_eq(c.netatop_path, "/run/netatop-bpf-socket", "atop's default path");
+	cr_expect_eq(c.event_mask, 0, "alone, no events are traced");
+	cr_expect_eq(c.netacct_retain_s, -1, "library default");
+
+	c = parse_ok("--netatop-server=/run/x.sock", "--netatop-group", "adm", "--net-bandwidth", "5",
+		     "--netacct-retain", "120", "--netacct-max-procs", "1024", "--process-exec");
+	cr_expect_str_eq(c.netatop_path, "/run/x.sock");
+	cr_expect_str_eq(c.netatop_group, "adm");
+	cr_expect_eq(c.net_bandwidth_s, 5);
+	cr_expect_eq(c.netacct_retain_s, 120);
+	cr_expect_eq(c.netacct_max_procs, 1024);
+	cr_expect_eq(c.event_mask, TW_EVENT_BIT(TW_EVENT_PROCESS_EXEC), "with event flags, both");
+
+	c = parse_ok("--net-bandwidth", "1");
+	cr_expect_null(c.netatop_path);
+	cr_expect_eq(c.event_mask, 0);
+}
+
+Test(cli, bad_netacct_flags_are_refused)
+{
+	parse_err("invalid --net-bandwidth", "--net-bandwidth", "0");
+	parse_err("invalid --net-bandwidth", "--net-bandwidth", "x");
+	parse_err("invalid --netatop-server path", "--netatop-server=relative.sock");
+	parse_err("--netatop-group needs --netatop-server", "--netatop-group", "adm");
+	parse_err("invalid --netacct-max-procs", "--netatop-server", "--netacct-max-procs", "3");
+	parse_err("invalid --netacct-retain", "--net-bandwidth", "1", "--netacct-retain", "-5");
+	parse_err("cannot be combined with --replay", "--net-bandwidth", "1", "--replay", "/tmp/x.twr");
 }

@@ -194,7 +194,7 @@ int twk_check_events(const struct twk_domain_result *d, size_t n)
 	o.udp_flow_interval_ms = 0;
 	o.exit_hold_ms = 0;
 	if (tw_ctx_open(&ctx, &o, on_event, &r, err, sizeof(err))) {
-		twk_say("EVENTS open_failed=%s", twk_clean(err, buf, sizeof(buf)));
+		twk_say("EVENTS error=%s", twk_text(err, buf, sizeof(buf)));
 		return 1;
 	}
 	r.workload = fork();

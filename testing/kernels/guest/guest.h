@@ -30,6 +30,8 @@ struct twk_domain_result {
 void twk_say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* A value for a key=value pair: spaces and quotes made harmless, at most 160 bytes. */
 const char *twk_clean(const char *s, char *buf, size_t len);
+/* Free text for the last pair of a line (error=...): spaces kept, controls removed. */
+const char *twk_text(const char *s, char *buf, size_t len);
 long twk_now_ms(void);
 /* The program the workload executes: /bin/twk-true in the guest, $TWK_TRUE to override. */
 const char *twk_true_path(void);

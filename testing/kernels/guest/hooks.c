@@ -218,7 +218,7 @@ int twk_probe_hooks(void)
 
 		fired += !strcmp(state, "fired");
 		twk_say("HOOK kind=%s target=%s state=%s hits=%llu%s%s", kind_names[h->kind], h->target,
-			state, hits, why[0] ? " error=" : "", why[0] ? twk_clean(why, buf, sizeof(buf)) : "");
+			state, hits, why[0] ? " error=" : "", why[0] ? twk_text(why, buf, sizeof(buf)) : "");
 	}
 	btf__free(btf);
 	return fired;

@@ -139,7 +139,7 @@ static void quiet_log(void *user, enum tw_log_level level, const char *msg)
 
 	(void)user;
 	if (level <= TW_LOG_WARN)
-		twk_say("LOG level=%d msg=%s", (int)level, twk_clean(msg, buf, sizeof(buf)));
+		twk_say("LOG level=%d error=%s", (int)level, twk_text(msg, buf, sizeof(buf)));
 }
 
 static bool program_in(const struct tw_domain_def *d, const char *name)
@@ -174,7 +174,7 @@ static void report_failed_domain(const struct tw_domain_def *d, uint64_t mask, c
 			r->failed += culprit;
 			twk_say("PROG domain=%s program=%s hook=%s state=%s error=%s", d->name, p->program,
 				hook, culprit ? "failed" : "not-attached",
-				twk_clean(culprit ? err : "domain failed before this program", b1, sizeof(b1)));
+				twk_text(culprit ? err : "domain failed before this program", b1, sizeof(b1)));
 			continue;
 		}
 		diagnose_program(d, p->program, mask, why, sizeof(why));
@@ -185,7 +185,7 @@ static void report_failed_domain(const struct tw_domain_def *d, uint64_t mask, c
 		}
 		r->failed++;
 		twk_say("PROG domain=%s program=%s hook=%s state=failed error=%s", d->name, p->program,
-			hook, twk_clean(why, b2, sizeof(b2)));
+			hook, twk_text(why, b2, sizeof(b2)));
 	}
 	btf__free(vmlinux);
 }
@@ -216,7 +216,7 @@ int twk_load_domains(struct twk_domain_result *out, size_t max)
 		r->ms = twk_now_ms() - t0;
 		if (rc) {
 			twk_say("DOMAIN_ERROR domain=%s errno=%d error=%s", d->name, -rc,
-				twk_clean(err, buf, sizeof(buf)));
+				twk_text(err, buf, sizeof(buf)));
 			report_failed_domain(d, r->mask, err, r);
 		} else {
 			size_t np;
@@ -263,7 +263,7 @@ bool twk_load_sched(void)
 	tw_sched_options_init(&o);
 	rc = tw_sched_open(&s, &o, sched_cb, NULL, err, sizeof(err));
 	if (rc) {
-		twk_say("DOMAIN_ERROR domain=sched errno=%d error=%s", -rc, twk_clean(err, buf, sizeof(buf)));
+		twk_say("DOMAIN_ERROR domain=sched errno=%d error=%s", -rc, twk_text(err, buf, sizeof(buf)));
 		twk_say("DOMAIN name=sched ok=0 programs=1 attached=0 unavailable=0 failed=1 ms=%ld",
 			twk_now_ms() - t0);
 		return false;

@@ -41,7 +41,7 @@ static void mount_one(const char *src, const char *dir, const char *type, const 
 
 	mkdir(dir, 0755);
 	if (mount(src, dir, type, 0, data) && errno != EBUSY)
-		twk_say("MOUNT dir=%s type=%s error=%s", dir, type, twk_clean(strerror(errno), buf, sizeof(buf)));
+		twk_say("MOUNT dir=%s type=%s error=%s", dir, type, twk_text(strerror(errno), buf, sizeof(buf)));
 }
 
 static void setup_system(void)
@@ -101,7 +101,7 @@ void twk_report_features(void)
 	read_line("/sys/kernel/security/lsm", lsm, sizeof(lsm));
 	read_line("/proc/cmdline", cmd, sizeof(cmd));
 	twk_say("KERNEL release=%s machine=%s", u.release, u.machine);
-	twk_say("CMDLINE %s", twk_clean(cmd, b1, sizeof(b1)));
+	twk_say("CMDLINE %s", twk_text(cmd, b1, sizeof(b1)));
 	twk_say("FEATURE btf=%d lsm=%s bpf_lsm=%d kprobes=%d modules=%d",
 		access("/sys/kernel/btf/vmlinux", R_OK) == 0, twk_clean(lsm, b2, sizeof(b2)),
 		strstr(lsm, "bpf") != NULL, access("/sys/kernel/tracing/kprobe_events", F_OK) == 0,

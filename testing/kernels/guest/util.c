@@ -48,6 +48,16 @@ const char *twk_clean(const char *s, char *buf, size_t len)
 	return buf;
 }
 
+const char *twk_text(const char *s, char *buf, size_t len)
+{
+	size_t j = 0;
+
+	for (size_t i = 0; s && s[i] && j + 1 < len; i++)
+		buf[j++] = (unsigned char)s[i] < 0x20 || s[i] == '|' ? ' ' : s[i];
+	buf[j] = '\0';
+	return buf;
+}
+
 long twk_now_ms(void)
 {
 	struct timespec ts;
