@@ -154,6 +154,7 @@ int tw_netacct_open(struct tw_netacct **out, const struct tw_netacct_options *o,
 {
 	struct tw_netacct *na;
 	struct bpf_program *cg_progs[3];
+	libbpf_print_fn_t old_print;
 	const char *root;
 	int rc, cg_fd;
 
@@ -178,14 +179,21 @@ int tw_netacct_open(struct tw_netacct **out, const struct tw_netacct_options *o,
 	na->retain_ns = (uint64_t)o->retain_ms * 1000000ull;
 	na->ncpus = libbpf_num_possible_cpus();
 	na_verbose = o->verbose;
-	libbpf_set_print(na_print);
+	/* libbpf's printer is process-wide: ours only while we load, then the embedder's again */
+	old_print = libbpf_set_print(na_print);
 	na->skel = netacct_bpf__open();
-	if (!na->skel)
-		return na_fail(na, err, errlen, -errno, "opening the probes");
+	if (!na->skel) {
+		rc = -errno;
+		libbpf_set_print(old_print);
+		return na_fail(na, err, errlen, rc, "opening the probes");
+	}
 	rc = bpf_map__set_max_entries(na->skel->maps.tw_na_procs, na->max_procs);
-	if (rc)
+	if (rc) {
+		libbpf_set_print(old_print);
 		return na_fail(na, err, errlen, rc, "sizing the process table");
+	}
 	rc = netacct_bpf__load(na->skel);
+	libbpf_set_print(old_print);
 	if (rc)
 		return na_fail(na, err, errlen, rc, "loading the probes (verbose shows the verifier log)");
 	na->procs_fd = bpf_map__fd(na->skel->maps.tw_na_procs);

@@ -441,7 +441,8 @@ static int cmp_record(const void *a, const void *b)
 static int drain_pairs(struct tw_sched *s, uint32_t gen, struct pair **out, size_t *n_out)
 {
 	int fd = bpf_map__fd(s->skel->maps.tw_sched_pairs);
-	struct tw_sched_pair_key k, next, *keys = NULL;
+	/* zeroed: the kernel reads whole keys, padding included (valgrind checks it) */
+	struct tw_sched_pair_key k = {0}, next = {0}, *keys = NULL;
 	struct pair *v = NULL;
 	size_t n = 0, cap = 0;
 	void *prev = NULL;
@@ -549,7 +550,7 @@ static int drain_cgroups(struct tw_sched *s, uint32_t gen, struct tw_sched_recor
 			 size_t *n_out)
 {
 	int fd = bpf_map__fd(s->skel->maps.tw_sched_cgroups);
-	struct tw_sched_cg_key k, next;
+	struct tw_sched_cg_key k = {0}, next = {0}; /* zeroed: the kernel reads whole keys */
 	struct tw_sched_cg_key *keys = NULL;
 	struct tw_sched_cg_stats *percpu = calloc(s->ncpus, sizeof(*percpu));
 	struct rec_set rs = {0};

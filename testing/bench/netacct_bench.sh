@@ -96,6 +96,7 @@ for r in $(seq "$rounds"); do
         t1=$(cpu_ticks "$holder")
         echo "$l $(prog_stats tw_na_egress) $(prog_stats tw_na_ingress) $(prog_stats tw_na_send) $(prog_stats tw_na_recv) $((t1 - t0))" >> "$tmp/progs"
       fi
+      [ "$m" = floor ] && echo "$l $(prog_stats tw_naf_egress) $(prog_stats tw_naf_ingress) $(prog_stats tw_naf_send) $(prog_stats tw_naf_recv)" >> "$tmp/floorprogs"
       stop_mode
       [ "$m" = netacct ] && grep -o 'maps [0-9]* KiB' "$tmp/agent.err" | awk '{print $2}' >> "$tmp/mapkib"
       echo "$r $l $m $rate" >> "$tmp/rates"
@@ -131,8 +132,12 @@ for l in $loads; do
   awk -v r="$rn" -v g="$goal_loss" 'BEGIN {exit !(r < 1 - g / 100)}' && verdict=FAIL
 done
 mapkib=$(sort -g "$tmp/mapkib" | tail -1)
+# the same run-time reading for the empty programs: what calling a program costs here at all
+floor_ns=$(awk '{et += $2; ec += $3; it += $4; ic += $5; st += $6 + $8; sc += $7 + $9}
+  END {printf "egress %.0f, ingress %.0f, send/recv %.0f ns", ec ? et / ec : 0, ic ? it / ic : 0, sc ? st / sc : 0}' "$tmp/floorprogs")
 cat "$table"
 echo "accounting map memory: ${mapkib:-?} KiB (max over runs)"
+echo "empty programs on the same hooks: $floor_ns per run"
 echo "goal: at most $goal_loss % throughput loss: $verdict"
 
 if [ "$doc" = 1 ]; then
@@ -145,6 +150,6 @@ if [ "$doc" = 1 ]; then
     echo
     cat "$table"
     echo
-    echo "Accounting map memory: ${mapkib:-?} KiB. Goal ≤ $goal_loss % throughput loss: $verdict."
+    echo "Accounting map memory: ${mapkib:-?} KiB. Empty programs on the same hooks, same reading: $floor_ns per run. Goal ≤ $goal_loss % throughput loss (measured ratios): $verdict."
   } >> "$doc_file"
 fi

@@ -57,6 +57,7 @@ apt_opts=(
   -o "APT::Architectures::=amd64"
   -o "Acquire::Languages=none"
   -o "APT::Get::List-Cleanup=0"
+  -o "APT::Sandbox::User=root" # the cache belongs to root; _apt could not write it
 )
 # A backports suite is pinned low by its Release file (NotAutomatic): raise it, it is the only one here.
 if [ "$set_name" = bookworm-backports ]; then

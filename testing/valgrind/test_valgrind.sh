@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: Apache-2.0
 # EventsTrace under valgrind over a short real workload (process and network
-# events, a startup snapshot, stats, a clean SIGINT exit): no invalid access,
+# events, run-queue latency, a startup snapshot, stats, a clean SIGINT exit): no invalid access,
 # no use of uninitialised memory, no definite leak. Needs root and valgrind.
 # Usage: test_valgrind.sh EVENTSTRACE
 set -u
@@ -16,7 +16,7 @@ fi
 # bounding set under valgrind is not what is being tested here
 valgrind --error-exitcode=9 --leak-check=full --errors-for-leak-kinds=definite \
   --suppressions="$here/libbpf.supp" --log-file="$work/vg.log" \
-  "$ET" --process --network --stats --keep-capabilities > "$work/out" 2> "$work/err" &
+  "$ET" --process --network --runqlat=1 --stats --keep-capabilities > "$work/out" 2> "$work/err" &
 vp=$!
 for i in $(seq 240); do grep -q STREAM_START "$work/out" 2> /dev/null && break; sleep 0.5; done
 /bin/echo tw-valgrind-marker > /dev/null
@@ -28,6 +28,7 @@ fail=0
 grep -q tw-valgrind-marker "$work/out" || { echo "FAIL: the workload's exec was not traced"; fail=1; }
 grep -q NETWORK_CONNECTION_CLOSED "$work/out" || { echo "FAIL: no network event traced"; fail=1; }
 grep -q "stats (final)" "$work/err" || { echo "FAIL: no final stats"; fail=1; }
+grep -q '"event_type":"SCHED_RUNQ"' "$work/out" || { echo "FAIL: no run-queue latency record"; fail=1; }
 if [ "$rc" -ne 0 ]; then
   echo "FAIL: valgrind or EventsTrace exited $rc"; fail=1
   grep -A 20 -E "Invalid|uninitialised|definitely lost in" "$work/vg.log" | head -60
