@@ -183,11 +183,13 @@ sleep 1
 rss1=$(awk '/^VmRSS/ {print $2}' /proc/$et/status)
 state=$(awk '/^State/ {print $2}' /proc/$et/status)
 kill -INT $et
-cat "$work/fifo" > /dev/null & # drain what is left so the final writes can finish
+# drain what is left so the final writes can finish; if EventsTrace is already gone, the
+# open of the fifo would wait for a writer for ever: the timeout ends it
+timeout 20 cat "$work/fifo" > /dev/null &
 drain=$!
 kill $holder 2> /dev/null; wait $holder 2> /dev/null
 wait $et; rc=$?
-wait $drain
+kill $drain 2> /dev/null; wait $drain 2> /dev/null
 check "blocked stdout: EventsTrace waits in write (state $state), RSS $rss0 -> $rss1 kB" \
   test "$state" = S -a $((rss1 - rss0)) -lt 4096
 check "... the ring's overflow is counted in the kernel" \
