@@ -7,7 +7,10 @@
  * rendered in a loop for the requested time; the NDJSON goes through
  * write(2) in 64 KiB blocks to /dev/null, as EventsTrace's stdout would.
  *
- * Usage: decode_bench RECORDING [SECONDS] [CPU]
+ * Usage: decode_bench RECORDING [SECONDS] [CPU] [MAX_RECORD_BYTES]
+ * With MAX_RECORD_BYTES only records up to that size are used: the rate of
+ * small events (fork, exit, file) apart from those carrying 10 KB of argv or
+ * 8 KiB of tty output, whose cost is the bytes, not the event.
  * Prints: events, seconds, events_per_s, ndjson_mb_per_s, records and the
  * mix of event types in the recording.
  */
@@ -29,12 +32,15 @@ struct recs {
 	size_t *len;
 	size_t n, cap;
 	unsigned long long by_type[TW_EVENT_TYPE_MAX];
+	size_t max_len;
 };
 
 static int keep(void *user, const struct tw_event *ev)
 {
 	struct recs *r = user;
 
+	if (r->max_len && ev->len > r->max_len)
+		return 0;
 	if (r->n == r->cap) {
 		r->cap = r->cap ? 2 * r->cap : 4096;
 		r->data = realloc(r->data, r->cap * sizeof(*r->data));
@@ -72,9 +78,10 @@ int main(int argc, char **argv)
 	cpu_set_t set;
 
 	if (argc < 2) {
-		fprintf(stderr, "usage: decode_bench RECORDING [SECONDS] [CPU]\n");
+		fprintf(stderr, "usage: decode_bench RECORDING [SECONDS] [CPU] [MAX_RECORD_BYTES]\n");
 		return 2;
 	}
+	r.max_len = argc > 4 ? strtoul(argv[4], NULL, 10) : 0;
 	if (tw_replay_file(argv[1], keep, &r, &res, err, sizeof(err))) {
 		fprintf(stderr, "decode_bench: %s\n", err);
 		return 1;
@@ -128,8 +135,8 @@ int main(int argc, char **argv)
 	bytes += out_len;
 
 	printf("decode_bench events=%llu seconds=%.3f events_per_s=%.0f ndjson_mb_per_s=%.1f "
-	       "avg_json_bytes=%.0f records=%zu errors=%llu cpu=%d mix=",
-	       events, t, events / t, bytes / t / 1e6, events ? (double)bytes / events : 0, r.n, errors,
+	       "avg_json_bytes=%.0f records=%zu max_record_bytes=%zu errors=%llu cpu=%d mix=",
+	       events, t, events / t, bytes / t / 1e6, events ? (double)bytes / events : 0, r.n, r.max_len, errors,
 	       cpu);
 	for (int ty = 0, first = 1; ty < TW_EVENT_TYPE_MAX; ty++)
 		if (r.by_type[ty]) {

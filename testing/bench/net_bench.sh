@@ -22,10 +22,11 @@
 # Prints the table and PASS/FAIL against the 3 % throughput-loss goal (exit 0
 # either way); appends the figures to docs/benchmarks.md unless --no-doc.
 # Usage: net_bench.sh BUILD_DIR [--seconds N] [--rounds N] [--no-doc] [--agent-args "FLAGS"]
+#                     [--workloads "iperf3 sockperf churn"]
 set -euo pipefail
 build=$(cd "$1" && pwd)
 shift
-seconds=4 rounds=5 doc=1
+seconds=4 rounds=5 doc=1 workloads="iperf3 sockperf churn"
 agent_args="--network-connect --network-accept --network-close --network-tcp-metrics"
 while [ $# -gt 0 ]; do
   case $1 in
@@ -33,6 +34,7 @@ while [ $# -gt 0 ]; do
     --rounds) rounds=$2; shift 2 ;;
     --no-doc) doc=0; shift ;;
     --agent-args) agent_args=$2; shift 2 ;;
+    --workloads) workloads=$2; shift 2 ;;
     *) echo "net_bench: unknown argument $1" >&2; exit 2 ;;
   esac
 done
@@ -45,7 +47,6 @@ et=$build/non-GPL/EventsTrace/EventsTrace
 floor=$build/testing/bench/net_floor
 goal_loss=3 # percent of throughput
 modes="none floor tracewire"
-workloads="iperf3 sockperf churn"
 tmp=$(mktemp -d)
 holder= server=
 stats_old=$(sysctl -n kernel.bpf_stats_enabled 2> /dev/null || echo 0)

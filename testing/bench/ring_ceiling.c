@@ -12,6 +12,7 @@
  *   bare      bpf_ringbuf_output of --bare-size bytes (default 64), counted
  *   tw        a tracewire record (tw_emit.h), decoded with the library's
  *             decoder, and with --json also rendered as NDJSON (not written)
+ *   tw_nopid  the tw path without the task's pid block (where the time goes)
  *   filtered  the probes' pid filter rejecting this process
  *
  * The consumer is the main thread and is not pinned: on 2 CPUs it competes
@@ -169,7 +170,7 @@ int main(int argc, char **argv)
 	struct producer *prod;
 
 	if (argc < 3) {
-		fprintf(stderr, "usage: ring_ceiling none|floor|bare|tw|filtered SECONDS [--ring-bytes N] "
+		fprintf(stderr, "usage: ring_ceiling none|floor|bare|tw|tw_nopid|filtered SECONDS [--ring-bytes N] "
 				"[--wakeup-bytes N] [--bare-size N] [--json]\n");
 		return 2;
 	}
@@ -196,6 +197,7 @@ int main(int argc, char **argv)
 		const char *want = !strcmp(mode, "floor") ? "rc_floor"
 				   : !strcmp(mode, "bare") ? "rc_bare"
 				   : !strcmp(mode, "tw")   ? "rc_tw"
+				   : !strcmp(mode, "tw_nopid") ? "rc_tw_nopid"
 				   : !strcmp(mode, "filtered") ? "rc_filtered" : NULL;
 		if (!want) {
 			fprintf(stderr, "ring_ceiling: unknown mode %s\n", mode);
@@ -227,7 +229,7 @@ int main(int argc, char **argv)
 			__u32 tgid = getpid(), flags = TW_PID_EXCLUDE;
 			bpf_map_update_elem(bpf_map__fd(skel->maps.tw_pid_filter), &tgid, &flags, BPF_ANY);
 		}
-		if (!strcmp(mode, "bare") || !strcmp(mode, "tw")) {
+		if (!strcmp(mode, "bare") || !strncmp(mode, "tw", 2)) {
 			rb = ring_buffer__new(bpf_map__fd(skel->maps.tw_ringbuf),
 					      !strcmp(mode, "bare") ? on_bare : on_tw, NULL, NULL);
 			if (!rb) {

@@ -8,7 +8,8 @@
 #   filtered  tracewire's filter rejecting the event
 #   bare      64-byte bpf_ringbuf_output and nothing else (the ring's limit)
 #   tw        tracewire's emit path (80-byte records), decoded by the library
-#   tw_json   the same, also rendered as NDJSON (what EventsTrace does)
+#   tw_nopid  the same path without reading the task's pid block
+#   tw_json   the same as tw, also rendered as NDJSON (what EventsTrace does)
 #   bpftrace  Debian's bpftrace printing one JSON line per call (bpftrace/getppid.bt)
 # Prints the figures and writes RESULT lines to --results FILE, from which
 # run_all.sh writes docs/benchmarks.md (--no-doc is accepted for symmetry).
@@ -36,7 +37,7 @@ hz=$(getconf CLK_TCK)
 bpf_stats_old=$(sysctl -n kernel.bpf_stats_enabled 2> /dev/null || echo 0)
 sysctl -qw kernel.bpf_stats_enabled=1 2> /dev/null || true
 
-modes="none floor filtered bare tw tw_json"
+modes="none floor filtered bare tw_nopid tw tw_json"
 bt_available && modes="$modes bpftrace"
 declare -A sum
 add() { sum[$1]=$(awk -v a="${sum[$1]:-0}" -v b="$2" 'BEGIN {print a + b}'); }

@@ -105,3 +105,29 @@ int rc_filtered(void *ctx)
 	/* not reached when the driver installed its exclude rule */
 	return 0;
 }
+
+/*
+ * The emit path without the pid block (type, cpu, timestamps only): the gap
+ * to rc_tw is what reading the task's pid block costs, the gap to rc_bare
+ * what scratch, counters and the wakeup query cost.
+ */
+SEC("tracepoint/syscalls/sys_enter_getppid")
+int rc_tw_nopid(void *ctx)
+{
+	struct tw_builder b;
+	struct tw_event_header *h;
+	__u32 type = TW_EVENT_PROCESS_LOAD_MODULE;
+
+	if (rc_other_process())
+		return 0;
+	h = tw_event__begin(&b, type, 80, 72);
+	if (!h)
+		return 0;
+	__builtin_memset(b.buf + sizeof(*h) - sizeof(h->pids), 0, 72 - sizeof(*h) + sizeof(h->pids));
+	h->type = type;
+	h->cpu = bpf_get_smp_processor_id();
+	h->ts_mono_ns = bpf_ktime_get_ns();
+	h->ts_boot_ns = bpf_ktime_get_boot_ns();
+	tw_event__emit(&b);
+	return 0;
+}

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: Apache-2.0
 # Helpers for running bpftrace as the peer agent, sourced by the benchmark
-# scripts. bpftrace's output goes through awk, which counts the JSON lines
+# scripts. bpftrace's output (stdout, fully buffered) goes through awk, which counts the JSON lines
 # and sums the "Lost N events" bpftrace reports, so nothing is stored.
 #   bt_start SCRIPT DIR    start bpftrace on SCRIPT; waits until attached;
 #                          sets bt_pid (0 when bpftrace is missing or failed)
@@ -15,24 +15,26 @@ bt_start() {
   rm -f "$dir/bt.attached" "$dir/bt.count"
   bt_pid=0
   bt_available || return 0
-  bpftrace "$script" 2> "$dir/bt.err" > >(awk -v side="$dir/bt.attached" -v out="$dir/bt.count" '
-      /^Attaching/ { print "attached" > side; fflush(side); next }
+  bpftrace "$script" 2> "$dir/bt.err" > >(awk -v out="$dir/bt.count" '
       /^\{/ { n++; next }
       /Lost [0-9]+ events/ { for (i = 1; i < NF; i++) if ($i == "Lost") lost += $(i + 1); next }
       END { print n + 0, lost + 0 > out }') &
   bt_pid=$!
+  # Its stdout is a pipe, so fully buffered (as EventsTrace's is): "Attaching"
+  # is not seen in time. A loaded program fd says the probes are being
+  # attached; a second more covers the attach and the perf buffers' mmap.
   for _ in $(seq 300); do
-    [ -e "$dir/bt.attached" ] && break
+    grep -qs '^prog_id:' /proc/"$bt_pid"/fdinfo/* && { touch "$dir/bt.attached"; break; }
     kill -0 "$bt_pid" 2> /dev/null || break
     sleep 0.1
   done
-  # attached means the probes are loaded; let the perf buffers get mapped
   # CPU is counted from here: bpftrace's LLVM compile at start is not per event
   if [ -e "$dir/bt.attached" ]; then
-    sleep 0.3
+    sleep 1
     bt_ticks0=$(awk '{print $14 + $15}' "/proc/$bt_pid/stat")
   else
-    echo "bpftrace did not attach:" >&2; cat "$dir/bt.err" >&2; bt_pid=0; fi
+    echo "bpftrace did not attach:" >&2; cat "$dir/bt.err" >&2; bt_pid=0
+  fi
 }
 
 bt_stop() {

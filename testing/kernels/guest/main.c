@@ -107,14 +107,13 @@ void twk_report_features(void)
 		strstr(lsm, "bpf") != NULL, access("/sys/kernel/tracing/kprobe_events", F_OK) == 0,
 		access("/proc/modules", F_OK) == 0);
 	twk_say("FEATURE ringbuf=%d task_storage=%d inode_storage=%d sk_storage=%d "
-		"bpf_loop=%d get_current_task_btf=%d d_path=%d",
+		"bpf_loop=%d get_current_task_btf=%d",
 		libbpf_probe_bpf_map_type(BPF_MAP_TYPE_RINGBUF, NULL) == 1,
 		libbpf_probe_bpf_map_type(BPF_MAP_TYPE_TASK_STORAGE, NULL) == 1,
 		libbpf_probe_bpf_map_type(BPF_MAP_TYPE_INODE_STORAGE, NULL) == 1,
 		libbpf_probe_bpf_map_type(BPF_MAP_TYPE_SK_STORAGE, NULL) == 1,
 		libbpf_probe_bpf_helper(BPF_PROG_TYPE_TRACEPOINT, BPF_FUNC_loop, NULL) == 1,
-		libbpf_probe_bpf_helper(BPF_PROG_TYPE_TRACEPOINT, BPF_FUNC_get_current_task_btf, NULL) == 1,
-		libbpf_probe_bpf_helper(BPF_PROG_TYPE_TRACING, BPF_FUNC_d_path, NULL) == 1);
+		libbpf_probe_bpf_helper(BPF_PROG_TYPE_TRACEPOINT, BPF_FUNC_get_current_task_btf, NULL) == 1);
 }
 
 static int run_all(void)
