@@ -20,6 +20,8 @@ packages=(
   clickhouse-server clickhouse-client curl
   # the network benchmark and its smoke test (testing/bench/net_bench.sh)
   iperf3 sockperf
+  # the peer agent in make bench (testing/bench/bpftrace/)
+  bpftrace
   # the fault collector speaks HTTPS too, with a certificate made by the test
   libssl-dev openssl
   # the kernel matrix (testing/kernels): guests under qemu, an initramfs made with cpio

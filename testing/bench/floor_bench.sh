@@ -62,7 +62,7 @@ memlock_kb() { cat /proc/"$1"/fdinfo/* 2> /dev/null | awk '/^memlock:/ {s += $2}
 prog_runs() {
   local id line
   for id in $(prog_ids "$1"); do
-    line=$(bpftool prog show id "$id" 2> /dev/null | head -1) || continue
+    line=$(bpftool prog show id "$id" 2> /dev/null | awk "NR == 1") # awk reads it all: head would SIGPIPE bpftool under pipefail
     echo "$line" | awk '{for (i = 1; i < NF; i++) {if ($i == "name") n = $(i + 1);
       if ($i == "run_time_ns") t = $(i + 1); if ($i == "run_cnt") c = $(i + 1)}}
       END {if (n != "") print n, t + 0, c + 0}'

@@ -68,7 +68,12 @@ fi
 stamp=$apt_dir/lists/.tw-updated
 if [ ! -e "$stamp" ] || [ "$max_age" = 0 ] || [ -n "$(find "$stamp" -mmin +"$max_age")" ]; then
   echo "fetch-kernel: apt-get update ($set_name)" >&2
-  apt-get -q "${apt_opts[@]}" update >&2
+  # apt-get update only warns when an index cannot be fetched: look for the indexes
+  if ! apt-get -q "${apt_opts[@]}" update >&2 ||
+     ! ls "$apt_dir"/lists/*_Packages* >/dev/null 2>&1; then
+    echo "fetch-kernel: apt-get update failed for $set_name ($mirror): no package index" >&2
+    exit 4
+  fi
   touch "$stamp"
 fi
 
@@ -76,7 +81,7 @@ fi
 pkg=${2:-}
 if [ -z "$pkg" ]; then
   meta=linux-image-$flavour
-  pkg=$(apt-cache "${apt_opts[@]}" depends "$meta" 2>/dev/null |
+  pkg=$({ apt-cache "${apt_opts[@]}" depends "$meta" 2>/dev/null || true; } |
         sed -n 's/^ *Depends: \(linux-image-[0-9][^ ]*\).*/\1/p' | head -n1)
   if [ -z "$pkg" ]; then
     echo "fetch-kernel: no image package behind $meta in $set_name" >&2
@@ -85,7 +90,7 @@ if [ -z "$pkg" ]; then
 fi
 # A versioned image package may itself only be a pointer to the real one
 # (sid ships the image in a linux-binary-* package): follow one level.
-follow=$(apt-cache "${apt_opts[@]}" depends "$pkg" 2>/dev/null |
+follow=$({ apt-cache "${apt_opts[@]}" depends "$pkg" 2>/dev/null || true; } |
          sed -n 's/^ *Depends: \(linux-binary-[^ ]*\).*/\1/p' | head -n1)
 pkgs=("$pkg")
 [ -n "$follow" ] && pkgs+=("$follow")

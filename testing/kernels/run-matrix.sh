@@ -103,7 +103,8 @@ for i in "${!names[@]}"; do
   if img=$("$here/fetch-kernel.sh" "${sets[$i]}" $p 2>"$out/${names[$i]}.fetch.log"); then
     images+=("$img"); releases+=("$(cat "$(dirname "$img")/release")")
   else
-    [ $smoke = 1 ] && skip "kernel image for ${names[$i]} could not be obtained: $(tail -n1 "$out/${names[$i]}.fetch.log")"
+    why=$(grep '^fetch-kernel:' "$out/${names[$i]}.fetch.log" | tail -n1)
+    [ $smoke = 1 ] && skip "kernel image for ${names[$i]} could not be obtained: ${why:-$(tail -n1 "$out/${names[$i]}.fetch.log")}"
     images+=(""); releases+=("(not obtained)")
   fi
 done

@@ -41,13 +41,13 @@ Times are wall clock per boot, emulation included ($(qemu-system-x86_64 --versio
 
 Domain cells: programs attached / programs in the domain; "n/a" counts programs whose hook the
 kernel lacks (optional, e.g. module_load); **FAIL** means \`tw_ctx_open\` refused the domain
-(reasons below). Events: expected events seen / checked (events of a domain that did not load are
+(reasons below). Booted: runs whose /init started. Events: expected events seen / checked (events of a domain that did not load are
 not checked). Result per run: pass, fail (ran, something failed), crash, timeout, no-boot.
 
 HDR
 
-printf '| kernel | release | expect | runs: results | process | file | tty | proc_calls | network | udp | sched | events | hooks fired | time (s) |\n'
-printf '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n'
+printf '| kernel | release | expect | booted | runs: results | process | file | tty | proc_calls | network | udp | sched | events | hooks fired | time (s) |\n'
+printf '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n'
 i=0
 while IFS=$'\t' read -r name release expect runs passed statuses times; do
   [ "$name" = name ] && continue
@@ -68,8 +68,13 @@ while IFS=$'\t' read -r name release expect runs passed statuses times; do
   seen=$(twk "$log" "EVENT " | grep -c 'status=ok')
   checked=$(twk "$log" "EVENT " | grep -vc 'status=skipped')
   fired=$(twk "$log" "RESULT" | val hooks_fired)
-  printf '| %s | %s | %s | %s/%s passed: %s%s | %s/%s | %s | %s |\n' "$name" "$release" "$expect" \
-    "$passed" "$runs" "$statuses" "$cells" "$seen" "$checked" "${fired:--}" "$times"
+  booted=0
+  for r in $(seq 1 "$repeat"); do
+    grep -q '^TWK BEGIN' "$out/$name.$r.log" 2>/dev/null && booted=$((booted + 1))
+  done
+  printf '| %s | %s | %s | %s/%s | %s/%s passed: %s%s | %s/%s | %s | %s |\n' "$name" "$release" \
+    "$expect" "$booted" "$runs" "$passed" "$runs" "$statuses" "$cells" "$seen" "$checked" \
+    "${fired:--}" "$times"
 done < "$summary"
 
 echo

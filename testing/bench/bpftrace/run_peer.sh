@@ -46,7 +46,7 @@ bt_stop() {
   bt_memlock_kb=$(cat /proc/"$bt_pid"/fdinfo/* 2> /dev/null | awk '/^memlock:/ {s += $2} END {print int(s / 1024)}')
   ids=$(grep -hs '^prog_id:' /proc/"$bt_pid"/fdinfo/* | awk '{print $2}' | sort -un)
   for id in $ids; do
-    line=$(bpftool prog show id "$id" 2> /dev/null | head -1) || continue
+    line=$(bpftool prog show id "$id" 2> /dev/null | awk "NR == 1") # awk reads it all: head would SIGPIPE bpftool under pipefail
     read -r ns cnt < <(echo "$line" | grep -o 'run_time_ns [0-9]* run_cnt [0-9]*' | awk '{print $2, $4}') || true
     bt_run_ns=$((bt_run_ns + ${ns:-0})); bt_run_cnt=$((bt_run_cnt + ${cnt:-0}))
   done
