@@ -41,9 +41,13 @@ enum ship_verdict ship_classify_bulk_response(const char *body, size_t len)
 	if (end - p < 4 || strncmp(p, "true", 4))
 		return SHIP_DELIVERED;
 	for (p = body; (p = memmem(p, (size_t)(end - p), "\"status\":", 9)); ) {
-		long st;
-		p += 9;
-		st = strtol(p, NULL, 10);
+		long st = 0;
+		int digits = 0;
+		/* the body is not NUL-terminated: read the number within it (found by fuzz_ship_response) */
+		for (p += 9; p < end && isspace((unsigned char)*p); p++)
+			;
+		for (; p < end && isdigit((unsigned char)*p) && digits < 4; p++, digits++)
+			st = st * 10 + (*p - '0');
 		if (st == 429 || st >= 500)
 			return SHIP_RETRY;
 	}

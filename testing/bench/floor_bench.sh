@@ -155,4 +155,3 @@ for c in $configs; do
   echo "RESULT $workload.$c rate=$(rate "$c") unit=$unit ratio=$ratio ops=${ops[$c]} events=$ev delivered=$del lost=$lost cpu_s_per_mev=$cpm rss_kb=${v[$c.rss]:-0} memlock_kb=${v[$c.memlock]:-0} bpf_ns_per_op=$per_op progs=\"$progs\"" >> "$results"
 done
 echo "  tracewire/none ratio $(awk -v a="$(rate tracewire)" -v b="$(rate none)" 'BEGIN {printf "%.3f", a / b}')"
-cp "$tmp/table" "${results%.results}.$workload.table" 2> /dev/null || true

@@ -295,16 +295,21 @@ bpf_text() {
 }
 # The programs' cost as a share of the workload's one CPU at the measured
 # rate: their run time per unit of work (over everything the probes saw,
-# warm-up included) times the units per second. (Unpinned, on one CPU's worth
-# it would be an upper bound: the ping-pongs are a serial chain, and iperf3
-# is bound by its sender's CPU.)
+# warm-up included) times the units per second, per round; the median of the
+# rounds, because the programs also run for other processes' sockets, and a
+# round in which someone else opened thousands of connections would charge
+# them to this workload. (Unpinned, on one CPU's worth it would be an upper
+# bound: the ping-pongs are a serial chain, iperf3 is bound by its sender.)
 bpf_share() {
-  local total_ns
-  total_ns=$(bpf_of "$1" "$2" | awk '$1 == "TOTAL" {print $2}')
-  awk -v w="$1" -v m="$2" -v ns="$total_ns" 'FILENAME ~ /stats_lost$/ { lost[$1, $2, $3] = 1; next }
-    $1 == w && $2 == m && !((w, m, $3) in lost) { all += $7; rate += $4 / $5; n++ }
-    END { if (all > 0) printf "%.3f\n", 100 * ns / all * (rate / n) / 1e9; else print "n/a" }' \
-    "$tmp/stats_lost" "$tmp/results"
+  awk -v w="$1" -v m="$2" 'FILENAME ~ /stats_lost$/ { lost[$1, $2, $3] = 1; next }
+    FILENAME ~ /bpf$/ { if ($1 == w && $2 == m) ns[$3] += $5; next }
+    $1 == w && $2 == m && !((w, m, $3) in lost) && $7 > 0 {
+      v[++n] = 100 * ns[$3] / $7 * ($4 / $5) / 1e9 }
+    END {
+      if (n == 0) { print "n/a"; exit }
+      for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++) if (v[j] < v[i]) { t = v[i]; v[i] = v[j]; v[j] = t }
+      printf "%.3f\n", (n % 2) ? v[(n + 1) / 2] : (v[n / 2] + v[n / 2 + 1]) / 2
+    }' "$tmp/stats_lost" "$tmp/bpf" "$tmp/results"
 }
 
 report=$tmp/report

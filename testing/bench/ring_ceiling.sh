@@ -107,5 +107,3 @@ echo "  tw delivered/bare delivered $(ratio "$tw_del" "$bare_del"); filtered/flo
   cat "$tmp/results"
   echo "RESULT ring.summary delivery_ratio=$(ratio "$tw_del" "$bare_del") filtered_floor_throughput=$(ratio "$filt" "$floor") filtered_floor_runtime=$(ratio "$(per_run filtered)" "$(per_run floor)") noise_pct=$noise load=$load filtered_bpf_ns=$(per_run filtered) floor_bpf_ns=$(per_run floor) filtered_extra_ns=$filt floor_extra_ns=$floor"
 } >> "$results"
-# the table itself goes into docs/benchmarks.md through run_all.sh (from --results)
-cp "$tmp/table" "${results%.results}.ring_table" 2> /dev/null || true

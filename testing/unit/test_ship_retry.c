@@ -190,3 +190,28 @@ Test(retry, clickhouse_data_errors_are_final_other_500s_are_not)
 	cr_expect_eq(ship_classify_clickhouse_error(502, "<html>bad gateway", 17), SHIP_RETRY);
 	cr_expect_eq(ship_classify_clickhouse_error(400, parse, strlen(parse)), SHIP_DEAD_LETTER);
 }
+
+/*
+ * Regression (fuzz_ship_response): a bulk answer is not NUL-terminated, and a
+ * "status": at its very end made the number parser read past the buffer.
+ * Under ASan (make asan) the old code fails here.
+ */
+Test(retry, bulk_answer_status_at_the_end_of_an_unterminated_body)
+{
+	static const char text[] = "{\"took\":1,\"errors\":true,\"items\":[{\"index\":{\"status\":";
+	size_t len = sizeof(text) - 1;
+	char *body = malloc(len); /* exactly the bytes, no terminator after them */
+
+	cr_assert_not_null(body);
+	memcpy(body, text, len);
+	cr_expect_eq(ship_classify_bulk_response(body, len), SHIP_DEAD_LETTER);
+	memcpy(body + len - 9, "\"status\":", 9);
+	free(body);
+
+	static const char retry[] = "{\"errors\":true,\"items\":[{\"index\":{\"status\": 503";
+	body = malloc(sizeof(retry) - 1);
+	cr_assert_not_null(body);
+	memcpy(body, retry, sizeof(retry) - 1);
+	cr_expect_eq(ship_classify_bulk_response(body, sizeof(retry) - 1), SHIP_RETRY);
+	free(body);
+}
