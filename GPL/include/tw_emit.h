@@ -97,12 +97,18 @@ static __always_inline void *tw_event__begin(struct tw_builder *b, __u32 type, _
  */
 static __always_inline char *tw_field__data(struct tw_builder *b, __u32 cap)
 {
-	__u32 off = b->off + sizeof(struct tw_varlen_field);
+	__u64 off = b->off + sizeof(struct tw_varlen_field);
 	if (off + cap > TW_EVENT_MAX) {
 		tw_stats__add_truncated(b->type);
 		return NULL;
 	}
-	return b->buf + (off & TW_EVENT_OFF_MASK);
+	/*
+	 * The compiler drops this mask (the check above implies it), and the
+	 * verifiers before 6.12 cannot carry that check's bound over to the
+	 * pointer (kernel matrix: "unbounded memory access" on 6.1): keep it.
+	 */
+	asm volatile("%[off] &= %[mask]" : [off] "+r"(off) : [mask] "i"(TW_EVENT_OFF_MASK));
+	return b->buf + off;
 }
 
 /* Close the field whose data was written at tw_field__data(). */

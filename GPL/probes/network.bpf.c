@@ -39,17 +39,18 @@ char LICENSE[] SEC("license") = "GPL";
 #define TW_S_IFSOCK 0140000
 
 /* Which reports the owner (current) is entitled to; decided once, in process context. */
-static __always_inline __u32 tw_net__track_for_owner(__u32 tgid, __u32 open_type)
+static __always_inline __u32 tw_net__track_for_owner(struct task_struct *task, __u32 tgid,
+						      __u32 open_type)
 {
 	__u32 track = TW_FLOW_OWNED;
 
 	/* connection events of this flow: its open or its CLOSED; a rejection is counted under one */
 	__u32 conn_type = tw_type_wanted(open_type) ? open_type : TW_EVENT_NETWORK_CONNECTION_CLOSED;
 
-	if (tw_type_wanted(conn_type) && !tw_filter__rejects(tgid, conn_type))
+	if (tw_type_wanted(conn_type) && !tw_filter__rejects_task(task, tgid, conn_type))
 		track |= TW_FLOW_REPORT_CONN;
 	if (tw_type_wanted(TW_EVENT_NETWORK_TCP_METRICS) &&
-	    !tw_filter__rejects(tgid, TW_EVENT_NETWORK_TCP_METRICS))
+	    !tw_filter__rejects_task(task, tgid, TW_EVENT_NETWORK_TCP_METRICS))
 		track |= TW_FLOW_REPORT_METRICS;
 	return track;
 }
@@ -57,7 +58,7 @@ static __always_inline __u32 tw_net__track_for_owner(__u32 tgid, __u32 open_type
 static __always_inline void tw_net__record_owner(struct tw_flow *f, struct task_struct *task)
 {
 	tw_task__pid_info(task, &f->owner);
-	bpf_get_current_comm(f->comm, sizeof(f->comm));
+	BPF_CORE_READ_STR_INTO(&f->comm, task, comm);
 }
 
 static __always_inline void tw_net__header(struct tw_event_header *h, __u32 type, __u32 size,
@@ -168,12 +169,16 @@ static __always_inline __u32 tw_net__cb_flags(void)
 /* connect(): in the connecting task, after the source port is chosen, before the SYN. */
 static __always_inline void tw_net__on_connect(struct bpf_sock_ops *skops, struct tcp_sock *tp)
 {
+	/*
+	 * Only the task helper, then reads through it: before 6.12 sockops may not
+	 * call bpf_get_current_pid_tgid() or bpf_get_current_comm() (kernel matrix).
+	 */
 	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
-	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
+	__u32 tgid = BPF_CORE_READ(task, tgid);
 	__u64 cookie = bpf_get_socket_cookie(skops);
 	struct tw_flow f = {};
 
-	f.track = tw_net__track_for_owner(tgid, TW_EVENT_NETWORK_CONNECTION_ATTEMPTED);
+	f.track = tw_net__track_for_owner(task, tgid, TW_EVENT_NETWORK_CONNECTION_ATTEMPTED);
 	if (!(f.track & (TW_FLOW_REPORT_CONN | TW_FLOW_REPORT_METRICS)))
 		return;
 	tw_net__record_owner(&f, task);
@@ -327,7 +332,7 @@ int tw_net_accept_exit(struct tw_sys_exit_ctx *ctx)
 		 * the ACCEPTED goes out with cookie 0, no CLOSED follows, and that is
 		 * counted as a CLOSED lost.
 		 */
-		nf.track = tw_net__track_for_owner(tgid, TW_EVENT_NETWORK_CONNECTION_ACCEPTED);
+		nf.track = tw_net__track_for_owner(task, tgid, TW_EVENT_NETWORK_CONNECTION_ACCEPTED);
 		tw_net__record_owner(&nf, task);
 		nf.sk = (__u64)sk;
 		nf.flags = TW_NET_FLAG_ESTABLISHED;
@@ -340,7 +345,7 @@ int tw_net_accept_exit(struct tw_sys_exit_ctx *ctx)
 			tw_stats__add_lost_scratch(TW_EVENT_NETWORK_CONNECTION_CLOSED);
 		f = &nf;
 	} else {
-		f->track |= tw_net__track_for_owner(tgid, TW_EVENT_NETWORK_CONNECTION_ACCEPTED);
+		f->track |= tw_net__track_for_owner(task, tgid, TW_EVENT_NETWORK_CONNECTION_ACCEPTED);
 		tw_net__record_owner(f, task);
 	}
 	if ((f->track & TW_FLOW_REPORT_CONN) && tw_type_wanted(TW_EVENT_NETWORK_CONNECTION_ACCEPTED))

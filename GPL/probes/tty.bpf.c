@@ -31,6 +31,34 @@ char LICENSE[] SEC("license") = "GPL";
 #define TW_PTY_TYPE_MASTER 1
 #define TW_TTY_MAX_SEGMENTS 32
 
+/*
+ * tty_driver.type and .subtype are enums since 6.4 and shorts before: CO-RE
+ * does not relocate an enum read onto a short, so each layout has its own
+ * flavor and the kernel's BTF picks one (the other branch is dead code).
+ */
+struct tty_driver___short {
+	short type;
+	short subtype;
+} __attribute__((preserve_access_index));
+
+static __always_inline int tw_tty_driver__type(struct tty_driver *drv)
+{
+	struct tty_driver___short *old = (void *)drv;
+
+	if (bpf_core_field_exists(old->type))
+		return BPF_CORE_READ(old, type);
+	return BPF_CORE_READ(drv, type);
+}
+
+static __always_inline int tw_tty_driver__subtype(struct tty_driver *drv)
+{
+	struct tty_driver___short *old = (void *)drv;
+
+	if (bpf_core_field_exists(old->subtype))
+		return BPF_CORE_READ(old, subtype);
+	return BPF_CORE_READ(drv, subtype);
+}
+
 
 /* A tty write in flight, by thread. */
 struct tw_tty_call {
@@ -215,9 +243,9 @@ int tw_tty_sys_exit(struct tw_sys_exit_ctx *ctx)
 	e->oflag = BPF_CORE_READ(tty, termios.c_oflag);
 	e->cflag = BPF_CORE_READ(tty, termios.c_cflag);
 	e->lflag = BPF_CORE_READ(tty, termios.c_lflag);
-	if (BPF_CORE_READ(drv, type) == TW_TTY_DRIVER_TYPE_PTY)
-		e->flags = BPF_CORE_READ(drv, subtype) == TW_PTY_TYPE_MASTER ? TW_TTY_FLAG_PTY_MASTER
-									       : TW_TTY_FLAG_PTY_SLAVE;
+	if (tw_tty_driver__type(drv) == TW_TTY_DRIVER_TYPE_PTY)
+		e->flags = tw_tty_driver__subtype(drv) == TW_PTY_TYPE_MASTER ? TW_TTY_FLAG_PTY_MASTER
+									     : TW_TTY_FLAG_PTY_SLAVE;
 	else
 		e->flags = TW_TTY_FLAG_CONSOLE;
 	e->orig_len = written;

@@ -107,13 +107,14 @@ struct {
 /* The current task as owner, deciding once whether it may be reported. */
 static __always_inline void tw_udp__owner_from_current(struct tw_udp_owner *o)
 {
+	/* reads through the task only: older kernels refuse the pid and comm helpers here */
 	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
-	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
+	__u32 tgid = BPF_CORE_READ(task, tgid);
 
 	tw_task__pid_info(task, &o->pids);
-	bpf_get_current_comm(o->comm, sizeof(o->comm));
+	BPF_CORE_READ_STR_INTO(&o->comm, task, comm);
 	o->netns = BPF_CORE_READ(task, nsproxy, net_ns, ns.inum);
-	o->report = !tw_filter__rejects(tgid, tw_udp__count_type());
+	o->report = !tw_filter__rejects_task(task, tgid, tw_udp__count_type());
 }
 
 SEC("cgroup/sock_create")
@@ -281,8 +282,9 @@ static __always_inline void tw_udp__dns(struct __sk_buff *skb, struct tw_udp_pac
 		n = TW_CAP_DNS_PACKET;
 	d = tw_field__data(&b, TW_CAP_DNS_PACKET);
 	if (d && n > 0) {
-		n &= 1023; /* bounds for the verifier; n <= 512 already */
-		if (n && !bpf_skb_load_bytes(skb, p->l4_off + sizeof(struct udphdr), d, n))
+		/* 1..512 in a form older verifiers can bound from below too */
+		n = ((n - 1) & (TW_CAP_DNS_PACKET - 1)) + 1;
+		if (!bpf_skb_load_bytes(skb, p->l4_off + sizeof(struct udphdr), d, n))
 			tw_field__commit(&b, TW_FIELD_DNS_PACKET, n,
 					 p->payload > TW_CAP_DNS_PACKET ? TW_FIELD_FLAG_TRUNCATED : 0);
 	}

@@ -31,7 +31,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 et=$build/non-GPL/EventsTrace/EventsTrace
 floor=$build/testing/bench/floor_agent
 tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
+trap 'bt_kill; [ "${pid:-0}" -gt 0 ] && kill -INT "$pid" 2> /dev/null; rm -rf "$tmp"' EXIT
 mkdir "$tmp/work"
 hz=$(getconf CLK_TCK)
 
@@ -108,14 +108,14 @@ for r in $(seq "$rounds"); do
       floor)
         prog_runs $pid | sed "s/^/floor /" >> "$tmp/runs"
         v[floor.memlock]=$(memlock_kb $pid)
-        ids=$(prog_ids $pid); kill -INT $pid; wait $pid || true; wait_gone "$ids" ;;
+        ids=$(prog_ids $pid); kill -INT $pid; wait $pid || true; pid=0; wait_gone "$ids" ;;
       tracewire)
         v[tracewire.ticks]=$(( ${v[tracewire.ticks]:-0} + $(awk '{print $14 + $15}' "/proc/$pid/stat") - t0 ))
         hwm=$(awk '/VmHWM/ {print $2}' "/proc/$pid/status")
         [ "$hwm" -gt "${v[tracewire.rss]:-0}" ] && v[tracewire.rss]=$hwm
         v[tracewire.memlock]=$(memlock_kb $pid)
         prog_runs $pid | sed "s/^/tracewire /" >> "$tmp/runs"
-        ids=$(prog_ids $pid); kill -INT $pid; wait $pid || true; wait_gone "$ids"
+        ids=$(prog_ids $pid); kill -INT $pid; wait $pid || true; pid=0; wait_gone "$ids"
         final=$(grep '"final":true' "$tmp/stats")
         for ty in $types; do
           e=$(echo "$final" | grep -o "\"$ty\":{\"emitted\":[0-9]*" | grep -o '[0-9]*$' || true)

@@ -32,7 +32,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 rc=$build/testing/bench/ring_ceiling
 . "$here/bpftrace/run_peer.sh"
 tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
+trap 'bt_kill; rm -rf "$tmp"' EXIT
 hz=$(getconf CLK_TCK)
 bpf_stats_old=$(sysctl -n kernel.bpf_stats_enabled 2> /dev/null || echo 0)
 sysctl -qw kernel.bpf_stats_enabled=1 2> /dev/null || true
@@ -64,7 +64,8 @@ for r in $(seq "$rounds"); do
     done
     rss=$(field "$line" rss_kb)
     [ "$rss" -gt "${sum[$m.rss_kb]:-0}" ] && sum[$m.rss_kb]=$rss
-    sum[$m.bpf_memlock_kb]=$(field "$line" bpf_memlock_kb)
+    # bpftrace's maps are its own (set above), not the idle driver's
+    [ "$m" = bpftrace ] || sum[$m.bpf_memlock_kb]=$(field "$line" bpf_memlock_kb)
     # per-round rate of the untraced loop: its spread is the run-to-run noise
     [ "$m" = none ] && echo "$(field "$line" calls_per_s)" >> "$tmp/none_rates"
   done

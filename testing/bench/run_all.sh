@@ -5,16 +5,19 @@
 # docs/benchmarks.md (between the bench-suite markers, replaced on each run)
 # with PASS/FAIL per target. Other benchmarks (sched, net, netacct) append
 # their own sections as they always did. Exits 0 even when targets fail.
-# Usage: run_all.sh BUILD_DIR [--quick] [--no-doc]
+# Usage: run_all.sh BUILD_DIR [--quick] [--no-doc] [--steps "exec synthetic ..."]
 #   --quick   1 round of 2 s everywhere (a check that it all runs, not figures)
+#   --steps   run only these steps (exec file tty synthetic decode sched net
+#             netacct) and keep the previous run's figures for the others
 set -uo pipefail
 build=$(cd "$1" && pwd)
 shift
-quick=0 doc=1
+quick=0 doc=1 steps="exec file tty synthetic decode sched net netacct"
 while [ $# -gt 0 ]; do
   case $1 in
     --quick) quick=1; shift ;;
     --no-doc) doc=0; shift ;;
+    --steps) steps=$2; shift 2 ;;
     *) echo "run_all: unknown argument $1" >&2; exit 2 ;;
   esac
 done
@@ -23,21 +26,32 @@ root=$(cd "$here/../.." && pwd)
 out=$build/bench-out
 mkdir -p "$out"
 res=$out/suite.results
-: > "$res"
 log=$out/run_all.log
-: > "$log"
+# RESULT prefix and log section of each step, to keep the figures of steps not rerun
+declare -A prefix=([exec]=exec [file]=file [tty]=tty [synthetic]=ring [decode]=decode)
+keep_res="" keep_log=""
+for s in exec file tty synthetic decode sched net netacct; do
+  case " $steps " in *" $s "*) ;; *)
+    [ -n "${prefix[$s]:-}" ] && keep_res="$keep_res$(grep -s "^RESULT ${prefix[$s]}[.]" "$res")"$'\n'
+    keep_res="$keep_res$(grep -s "^STEP $s " "$res")"$'\n'
+    keep_log="$keep_log$(awk -v s="$s" '/^== / {on = ($2 == s)} on' "$log" 2> /dev/null)"$'\n' ;;
+  esac
+done
+echo "$keep_res" | grep -v '^$' > "$res.new" || true
+mv "$res.new" "$res"
+echo "$keep_log" | grep -v '^$' > "$log" || true
 started=$(date +%s)
 loads=""
 
 # name, then the command; its time and the load average at its start are kept
 step() {
-  local name=$1 t0
+  local name=$1 t0 at load
   shift
-  t0=$(date +%s)
-  loads="$loads $(cut -d' ' -f1 /proc/loadavg)"
+  case " $steps " in *" $name "*) ;; *) return 0 ;; esac
+  t0=$(date +%s) at=$(date -u +%H:%M) load=$(cut -d' ' -f1 /proc/loadavg)
   echo "== $name ($(date -u +%H:%M:%S))" | tee -a "$log"
   "$@" 2>&1 | tee -a "$log"
-  echo "STEP $name $(( $(date +%s) - t0 ))" >> "$res"
+  echo "STEP $name $(( $(date +%s) - t0 )) $at $load" >> "$res"
 }
 
 if [ "$quick" -eq 1 ]; then
@@ -82,7 +96,7 @@ dr=$(num "$(get ring.summary delivery_ratio)")
 verdict "delivery >= 90 % of the bare producer" \
   "$(get ring.tw delivered_per_s)/s vs $(get ring.bare delivered_per_s)/s = $dr" \
   "$(awk -v r="$dr" 'BEGIN {print (r >= 0.9 ? "PASS" : "FAIL")}')" \
-  "dropped: tracewire $(get ring.tw dropped), bare $(get ring.bare dropped); the producers use both CPUs, so the delivered rate follows each record's BPF cost: $(get ring.tw bpf_ns) ns for tracewire's emit path (header, pid block, scratch, counters), $(get ring.tw_nopid bpf_ns) ns without the pid block, $(get ring.bare bpf_ns) ns for the bare 64-byte output"
+  "untraced rate spread over the rounds $(get ring.summary noise_pct) %; dropped: tracewire $(get ring.tw dropped), bare $(get ring.bare dropped); the producers use both CPUs, so the delivered rate follows each record's BPF cost: $(get ring.tw bpf_ns) ns for tracewire's emit path (header, pid block, scratch, counters), $(get ring.tw_nopid bpf_ns) ns without the pid block, $(get ring.bare bpf_ns) ns for the bare 64-byte output"
 
 ft=$(num "$(get ring.summary filtered_floor_throughput)") fr=$(num "$(get ring.summary filtered_floor_runtime)")
 noise=$(get ring.summary noise_pct)
@@ -103,6 +117,16 @@ verdict "filtered-out events <= 1.2x the floor" \
   "throughput: $ft, program run time: $fr ($(get ring.summary filtered_bpf_ns) vs $(get ring.summary floor_bpf_ns) ns)" \
   "$(awk -v r="$trusted" 'BEGIN {print (r <= 1.2 ? "PASS" : "FAIL")}')" "$src"
 
+# network: every tracewire program's run time in net_bench's output, weighted by runs
+net=$(awk '/^== / {s = $2} s == "net" && /BPF tracewire/ {for (i = 3; i < NF - 2; i++)
+      if ($(i + 1) == "ns" && $(i + 2) == "x") {n = $(i + 3); gsub(/,/, "", n); ns += $i * n; c += n}}
+      END {if (c > 0) printf "%.0f %d", ns / c, c}' "$log")
+if [ -n "$net" ]; then
+  verdict "captured network events <= 350 ns average BPF run time" \
+    "${net% *} ns per run over ${net#* } runs of the network programs (net_bench: iperf3, sockperf, churn)" \
+    "$(awk -v a="${net% *}" 'BEGIN {print (a <= 350 ? "PASS" : "FAIL")}')" \
+    "dominated by sockops (every TCP callback); per-connection programs (accept, release) cost microseconds"
+fi
 fe=$(prog_ns file.tracewire tw_file_sys_enter) fx=$(prog_ns file.tracewire tw_file_sys_exit)
 favg=$(grep '^RESULT file.tracewire ' "$res" | grep -o 'tw_file_sys_[a-z]* [0-9]* ns ([0-9]* runs)' |
        awk '{gsub(/\(/, "", $4); ns += $2 * $4; n += $4} END {printf "%.0f", (n > 0 ? ns / n : 0)}')
@@ -137,7 +161,8 @@ for w in exec file ring; do
     "$([ "$w" = exec ] && echo "bpftrace's join() prints at most 16 args of 64 bytes: the 10 KB argv is cut without a count")"
 done
 
-busy=$(echo "$loads" | awk '{m = 0; for (i = 1; i <= NF; i++) if ($i > m) m = $i; print m}')
+loads=$(awk '/^STEP/ {printf " %s %s", $2, $5}' "$res")
+busy=$(awk '/^STEP/ && $5 > m {m = $5} END {print m + 0}' "$res")
 echo "suite: $total s in all; highest load average at a step start: $busy (2 CPUs)"
 
 [ "$doc" -eq 1 ] || exit 0
@@ -148,11 +173,11 @@ section=$out/section.md
   echo "<!-- bench-suite:begin (written by testing/bench/run_all.sh; replaced on each run) -->"
   echo "## Suite figures: $(date -u +%Y-%m-%d), commit $commit$dirty, kernel $(uname -r), $(nproc) CPUs"
   echo
-  echo "Reproduce: \`make bench\` (or \`bash testing/bench/run_all.sh build\`), as root; $total s here."
+  echo "Reproduce: \`make bench\` (or \`bash testing/bench/run_all.sh build\`), as root; $(awk '/^STEP/ {s += $3} END {print s + 0}' "$res") s of benchmarks here."
   echo "Every workload runs in its configurations in alternation (A B C D A B C D ...): no agent, the"
   echo "floor (the same hooks, programs that return at once), tracewire (EventsTrace, NDJSON to /dev/null)"
   echo "and bpftrace $(bpftrace --version 2> /dev/null | awk '{print $2}') (Debian's package) printing the equivalent fields as JSON lines."
-  echo "Load average at the steps' start:$loads (the machine is shared: $( awk -v b="$busy" 'BEGIN {print (b > 2.5 ? "it was busy with other work during this run, so only the ratios within one step mean anything" : "it was mostly idle")}'))."
+  echo "Load average at each step's start:$loads (the machine is shared: $( awk -v b="$busy" 'BEGIN {print (b > 2.5 ? "it was busy with other work during this run, so only the ratios within one step mean anything" : "it was mostly idle")}'))."
   echo
   echo "### Targets"
   echo
@@ -205,7 +230,7 @@ section=$out/section.md
   echo "| all | $(get decode.all events_per_s) | $(get decode.all ndjson_mb_per_s) | $(get decode.all avg_json_bytes) | $(get decode.all records) ($(get decode.all mix); type:count) |"
   echo "| up to 1 KiB | $(get decode.small events_per_s) | $(get decode.small ndjson_mb_per_s) | $(get decode.small avg_json_bytes) | $(get decode.small records) |"
   echo
-  echo "Step durations (s): $(grep '^STEP' "$res" | awk '{printf "%s%s %s", (n++ ? ", " : ""), $2, $3}')."
+  echo "Steps (duration, start time UTC): $(awk '/^STEP/ {printf "%s%s %s s at %s", (n++ ? ", " : ""), $2, $3, $4}' "$res")."
   echo "<!-- bench-suite:end -->"
 } > "$section"
 

@@ -9,6 +9,10 @@
 #   bt_stop DIR            SIGINT, wait; sets bt_lines bt_lost bt_ticks
 #                          bt_rss_kb bt_memlock_kb bt_run_ns bt_run_cnt
 bt_available() { command -v bpftrace > /dev/null 2>&1; }
+bt_pid=0
+
+# For the callers' EXIT trap: a bpftrace left behind would trace the next runs.
+bt_kill() { [ "${bt_pid:-0}" -gt 0 ] && kill -INT "$bt_pid" 2> /dev/null; bt_pid=0; }
 
 bt_start() {
   local script=$1 dir=$2
@@ -33,7 +37,9 @@ bt_start() {
     sleep 1
     bt_ticks0=$(awk '{print $14 + $15}' "/proc/$bt_pid/stat")
   else
-    echo "bpftrace did not attach:" >&2; cat "$dir/bt.err" >&2; bt_pid=0
+    echo "bpftrace did not attach:" >&2; cat "$dir/bt.err" >&2
+    kill "$bt_pid" 2> /dev/null || true
+    bt_pid=0
   fi
 }
 
@@ -52,6 +58,7 @@ bt_stop() {
   done
   kill -INT "$bt_pid" 2> /dev/null || true
   wait "$bt_pid" 2> /dev/null || true
+  bt_pid=0
   for _ in $(seq 100); do [ -s "$dir/bt.count" ] && break; sleep 0.1; done
   read -r bt_lines bt_lost < "$dir/bt.count" || true
 }

@@ -124,8 +124,18 @@ static void diagnose_program(const struct tw_domain_def *d, const char *prog_nam
 	libbpf_set_print(old);
 	if (!err)
 		snprintf(why, len, "loads alone");
-	else if (log[0])
+	else if (log[0]) {
+		/* the instructions leading to the error, to find it without a second boot */
+		size_t l = strlen(log), lines = 0;
+		char *tail = log + l;
+		while (tail > log && lines < 30)
+			if (*--tail == '\n')
+				lines++;
+		for (char *line = strtok(tail, "\n"); line; line = strtok(NULL, "\n"))
+			if (line[0] != ';')
+				twk_say("VLOG program=%s %s", prog_name, line);
 		verifier_error(log, why, len);
+	}
 	if (err && !why[0])
 		snprintf(why, len, "%s", first_warning[0] ? first_warning : strerror(-err));
 	d->destroy(skel);
