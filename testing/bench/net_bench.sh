@@ -61,6 +61,8 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 hz=$(getconf CLK_TCK)
 ncpu=$(nproc)
+# the commit when the run starts (others may commit while it runs)
+commit=$(git -C "$(dirname "$0")" rev-parse --short HEAD 2> /dev/null || echo unknown)
 wl_pin="" agent_pin=""
 if [ "$ncpu" -ge 2 ]; then wl_pin="taskset -c 0" agent_pin="taskset -c 1"; fi
 
@@ -136,6 +138,7 @@ run_sockperf() {
     { echo "net_bench: sockperf failed:" >&2; echo "$out" >&2; exit 1; }
   kill "$server" 2> /dev/null; wait "$server" 2> /dev/null || true
   server=
+  echo "$out" > "$tmp/sockperf.out"
   # the valid duration leaves out sockperf's warm-up; its latency is half the round trip
   echo "$out" | awk '/\[Total Run\]/ {
                        for (i = 1; i <= NF; i++)
@@ -228,8 +231,16 @@ for w in $workloads; do
       if [ "$m" != none ]; then start_holder "$m"; t0=$(cpu_ticks "$holder"); fi
       f0=$(foreign_progs)
       w0=$(date +%s.%N)
-      # in this shell, not a pipe: it tracks the server's pid and may exit on failure
-      "run_$w" > "$tmp/run.out"
+      # in this shell, not a pipe: it tracks the server's pid and may exit on failure;
+      # on this shared machine a run can fail for reasons of its own: one more try, said aloud
+      if ! "run_$w" > "$tmp/run.out" || [ "$(wc -w < "$tmp/run.out")" -ne 4 ]; then
+        echo "net_bench: $w ($m, round $r) gave no figures; trying once more. Its output:" >&2
+        cat "$tmp/run.out" "$tmp/server.out" "$tmp/sockperf.out" >&2 2> /dev/null || true
+        if [ -n "$server" ]; then kill "$server" 2> /dev/null; wait "$server" 2> /dev/null || true; server=; fi
+        w0=$(date +%s.%N)
+        "run_$w" > "$tmp/run.out"
+        [ "$(wc -w < "$tmp/run.out")" -eq 4 ] || { echo "net_bench: $w failed twice" >&2; exit 1; }
+      fi
       wall=$(echo "$(date +%s.%N) - $w0" | bc -l)
       read -r amount secs lat all < "$tmp/run.out"
       f1=$(foreign_progs)
@@ -313,7 +324,6 @@ bpf_share() {
 }
 
 report=$tmp/report
-commit=$(git -C "$(dirname "$0")" rev-parse --short HEAD 2> /dev/null || echo unknown)
 {
   echo "network benchmark: $rounds alternating rounds (none, floor, tracewire) x ${seconds}s per workload," \
        "$ncpu CPUs, kernel $(uname -r), commit $commit"

@@ -190,14 +190,16 @@ section=$out/section.md
   echo "ratio: workload rate / no agent. events: emitted in the kernel host-wide (tracewire) or JSON lines"
   echo "printed (bpftrace). CPU: user + sys of the agent process per million events delivered (bpftrace's"
   echo "LLVM compile at start excluded). BPF ns/op: run time of all the configuration's programs per"
-  echo "workload operation (other processes' calls included); per program: average per run."
+  echo "workload operation (other processes' calls included); per program: average per run. BPF share:"
+  echo "the estimate from program cost (BPF ns/op x rate, in % of one CPU), to trust over the ratio when"
+  echo "the ratio moves by less than the run-to-run noise (rates moved by tens of percent between rounds here)."
   echo
-  echo "| workload | config | rate | ratio | events | lost | CPU s / M events | RSS KiB | BPF memlock KiB | BPF ns/op | programs |"
-  echo "|---|---|---|---|---|---|---|---|---|---|---|"
+  echo "| workload | config | rate | ratio | events | lost | CPU s / M events | RSS KiB | BPF memlock KiB | BPF ns/op | BPF share | programs |"
+  echo "|---|---|---|---|---|---|---|---|---|---|---|---|"
   for w in exec file tty; do
     for c in none floor tracewire bpftrace; do
       grep -q "^RESULT $w.$c " "$res" || continue
-      echo "| $w | $c | $(get $w.$c rate) $(get $w.$c unit) | $(get $w.$c ratio) | $(get $w.$c events) | $(get $w.$c lost) | $(get $w.$c cpu_s_per_mev) | $(get $w.$c rss_kb) | $(get $w.$c memlock_kb) | $(get $w.$c bpf_ns_per_op) | $(grep "^RESULT $w.$c " "$res" | sed 's/.*progs="\(.*\)"/\1/') |"
+      echo "| $w | $c | $(get $w.$c rate) $(get $w.$c unit) | $(get $w.$c ratio) | $(get $w.$c events) | $(get $w.$c lost) | $(get $w.$c cpu_s_per_mev) | $(get $w.$c rss_kb) | $(get $w.$c memlock_kb) | $(get $w.$c bpf_ns_per_op) | $(awk -v n="$(get $w.$c bpf_ns_per_op)" -v r="$(get $w.$c rate)" 'BEGIN {printf "%.2f %%", n * r / 1e7}') | $(grep "^RESULT $w.$c " "$res" | sed 's/.*progs="\(.*\)"/\1/') |"
     done
   done
   echo
