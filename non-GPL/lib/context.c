@@ -504,9 +504,27 @@ static int need_tracefs(struct tw_ctx *ctx, char *err, size_t errlen)
 					      "/sys/kernel/tracing (needed for syscall tracepoints)");
 }
 
+/*
+ * Features every probe object relies on that older kernels lack. Probed
+ * only after a load failed, to turn a verifier message into a sentence
+ * (kernel matrix: 5.10 has none of these). NULL when all are there.
+ */
+static const char *missing_kernel_feature(void)
+{
+	if (libbpf_probe_bpf_helper(BPF_PROG_TYPE_TRACEPOINT, BPF_FUNC_loop, NULL) <= 0)
+		return "bpf_loop() (Linux 5.17 or later), which the path walks need";
+	if (libbpf_probe_bpf_map_type(BPF_MAP_TYPE_TASK_STORAGE, NULL) <= 0)
+		return "task storage maps (Linux 5.11 or later)";
+	if (libbpf_probe_bpf_helper(BPF_PROG_TYPE_TRACING, BPF_FUNC_get_current_task_btf, NULL) <= 0 &&
+	    libbpf_probe_bpf_helper(BPF_PROG_TYPE_TRACEPOINT, BPF_FUNC_get_current_task_btf, NULL) <= 0)
+		return "bpf_get_current_task_btf() (Linux 5.11 or later)";
+	return NULL;
+}
+
 static int open_domain(struct tw_ctx *ctx, const struct tw_domain_def *d, const struct btf *vmlinux,
 		       char *err, size_t errlen)
 {
+	const char *missing;
 	void *skel = NULL;
 	struct bpf_object *obj = d->open(&skel, NULL);
 	bool first = ctx->n_objs == 0;
@@ -532,6 +550,9 @@ static int open_domain(struct tw_ctx *ctx, const struct tw_domain_def *d, const 
 		return fail(ctx, err, errlen, rc, "configuring the %s probes failed: %s", d->name,
 			    strerror(-rc));
 	rc = bpf_object__load(obj);
+	if (rc && (missing = missing_kernel_feature()))
+		return fail(ctx, err, errlen, rc, "loading the %s probes failed: this kernel lacks %s",
+			    d->name, missing);
 	if (rc)
 		return fail(ctx, err, errlen, rc,
 			    "loading the %s probes failed: %s%s", d->name, strerror(-rc),
