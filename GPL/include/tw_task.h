@@ -114,15 +114,32 @@ static __always_inline struct kernfs_node *tw_kernfs__parent(struct kernfs_node 
 	return BPF_CORE_READ(kn, __parent);
 }
 
-/* The fixed header of every event, for task t (size is set when emitting). */
-static __always_inline void tw_header__fill(struct tw_event_header *h, __u32 type,
-					    struct task_struct *t)
+/* Type, CPU and both clocks of an event header (size is set when emitting). */
+static __always_inline void tw_header__stamp(struct tw_event_header *h, __u32 type)
 {
 	h->type = type;
 	h->cpu = bpf_get_smp_processor_id();
 	h->ts_mono_ns = bpf_ktime_get_ns();
 	h->ts_boot_ns = bpf_ktime_get_boot_ns();
+}
+
+/* The fixed header of every event, for task t. */
+static __always_inline void tw_header__fill(struct tw_event_header *h, __u32 type,
+					    struct task_struct *t)
+{
+	tw_header__stamp(h, type);
 	tw_task__pid_info(t, &h->pids);
+}
+
+/*
+ * The same for an event whose pid block was recorded earlier: the owner of
+ * a socket, recorded in process context and used from softirq.
+ */
+static __always_inline void tw_header__fill_pids(struct tw_event_header *h, __u32 type,
+						 const struct tw_pid_info *pids)
+{
+	tw_header__stamp(h, type);
+	h->pids = *pids;
 }
 
 #endif /* TW_TASK_H */

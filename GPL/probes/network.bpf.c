@@ -61,17 +61,6 @@ static __always_inline void tw_net__record_owner(struct tw_flow *f, struct task_
 	BPF_CORE_READ_STR_INTO(&f->comm, task, comm);
 }
 
-static __always_inline void tw_net__header(struct tw_event_header *h, __u32 type, __u32 size,
-					   const struct tw_flow *f)
-{
-	h->size = size;
-	h->type = type;
-	h->cpu = bpf_get_smp_processor_id();
-	h->ts_mono_ns = bpf_ktime_get_ns();
-	h->ts_boot_ns = bpf_ktime_get_boot_ns();
-	h->pids = f->owner;
-}
-
 /* A connection event; the header is the owner's, whichever task runs the hook. */
 static __always_inline void tw_net__emit_conn(__u32 type, struct sock *sk, __u64 cookie,
 					      const struct tw_flow *f)
@@ -82,7 +71,8 @@ static __always_inline void tw_net__emit_conn(__u32 type, struct sock *sk, __u64
 	if (!e)
 		return;
 	__builtin_memset(e, 0, sizeof(*e));
-	tw_net__header(&e->hdr, type, sizeof(*e), f);
+	tw_header__fill_pids(&e->hdr, type, &f->owner);
+	e->hdr.size = sizeof(*e);
 	__builtin_memcpy(e->comm, f->comm, sizeof(e->comm));
 	e->tuple = f->tuple;
 	e->flags = f->flags;
@@ -110,7 +100,8 @@ static __always_inline void tw_net__emit_metrics(struct tcp_sock *tp, __u64 cook
 	if (!m)
 		return;
 	__builtin_memset(m, 0, sizeof(*m));
-	tw_net__header(&m->hdr, TW_EVENT_NETWORK_TCP_METRICS, sizeof(*m), f);
+	tw_header__fill_pids(&m->hdr, TW_EVENT_NETWORK_TCP_METRICS, &f->owner);
+	m->hdr.size = sizeof(*m);
 	__builtin_memcpy(m->comm, f->comm, sizeof(m->comm));
 	m->tuple = f->tuple;
 	m->flags = f->flags;

@@ -266,11 +266,7 @@ static __always_inline void tw_udp__dns(struct __sk_buff *skb, struct tw_udp_pac
 	if (!e)
 		return;
 	__builtin_memset(e, 0, sizeof(*e));
-	e->hdr.type = TW_EVENT_NETWORK_DNS;
-	e->hdr.cpu = bpf_get_smp_processor_id();
-	e->hdr.ts_mono_ns = bpf_ktime_get_ns();
-	e->hdr.ts_boot_ns = bpf_ktime_get_boot_ns();
-	e->hdr.pids = o->pids;
+	tw_header__fill_pids(&e->hdr, TW_EVENT_NETWORK_DNS, &o->pids);
 	__builtin_memcpy(e->comm, o->comm, sizeof(e->comm));
 	e->tuple = p->tuple;
 	e->cookie = cookie;
@@ -333,12 +329,8 @@ static __always_inline void tw_udp__emit_flow(const struct tw_udp_key *k,
 	if (!e)
 		return;
 	__builtin_memset(e, 0, sizeof(*e));
+	tw_header__fill_pids(&e->hdr, TW_EVENT_NETWORK_UDP_FLOW, &st->owner);
 	e->hdr.size = sizeof(*e);
-	e->hdr.type = TW_EVENT_NETWORK_UDP_FLOW;
-	e->hdr.cpu = bpf_get_smp_processor_id();
-	e->hdr.ts_mono_ns = bpf_ktime_get_ns();
-	e->hdr.ts_boot_ns = bpf_ktime_get_boot_ns();
-	e->hdr.pids = st->owner;
 	e->tuple = st->tuple;
 	e->cookie = k->cookie;
 	e->netns = st->netns;

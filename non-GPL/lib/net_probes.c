@@ -114,7 +114,7 @@ static int attach_accept_exits(struct bpf_program *prog, const struct tw_options
 }
 
 /* Attached by the library itself (tw_net_metrics_iter_attach): it runs it on a timer. */
-static int attach_none(struct bpf_program *prog, const struct tw_options *o, struct tw_links *out)
+int tw_attach_none(struct bpf_program *prog, const struct tw_options *o, struct tw_links *out)
 {
 	(void)prog, (void)o, (void)out;
 	return 0;
@@ -174,7 +174,7 @@ static const struct tw_program_def network_programs[] = {
 	{"tw_net_reset_received", "tp_btf/tcp_receive_reset", TW_NET_CONN_END, false, NULL, NULL},
 	{"tw_net_reset_sent", "tp_btf/tcp_send_reset", TW_NET_CONN_END, false, NULL, NULL},
 	{"tw_net_metrics_tick", "iter/bpf_map_elem", TW_EVENT_BIT(TW_EVENT_NETWORK_TCP_METRICS), false,
-	 attach_none, periodic_metrics_wanted},
+	 tw_attach_none, periodic_metrics_wanted},
 };
 
 static struct bpf_object *network_open(void **skel, const struct bpf_object_open_opts *opts)

@@ -15,6 +15,9 @@ extern const struct tw_domain_def tw_network_domain;
  */
 const char *tw_cgroup2_root(void);
 
+/* Probe table attach function for the map iterators below: the library attaches them. */
+int tw_attach_none(struct bpf_program *prog, const struct tw_options *o, struct tw_links *out);
+
 /* Probe table attach function: a cgroup program on the cgroup v2 root. */
 int tw_attach_cgroup_root(struct bpf_program *prog, const struct tw_options *o,
 			  struct tw_links *out);

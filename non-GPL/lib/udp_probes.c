@@ -16,12 +16,6 @@
 #define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 #define TW_UDP_TYPES (TW_EVENT_BIT(TW_EVENT_NETWORK_UDP_FLOW) | TW_EVENT_BIT(TW_EVENT_NETWORK_DNS))
 
-static int attach_none(struct bpf_program *prog, const struct tw_options *o, struct tw_links *out)
-{
-	(void)prog, (void)o, (void)out;
-	return 0; /* the library attaches the iterator itself: it runs it on a timer */
-}
-
 static const struct tw_program_def udp_programs[] = {
 	{"tw_udp_sock_create", "cgroup/sock_create", TW_UDP_TYPES, false, tw_attach_cgroup_root, NULL},
 	/* also for DNS alone: it frees the owner entry of a released socket */
@@ -29,7 +23,7 @@ static const struct tw_program_def udp_programs[] = {
 	{"tw_udp_egress", "cgroup_skb/egress", TW_UDP_TYPES, false, tw_attach_cgroup_root, NULL},
 	{"tw_udp_ingress", "cgroup_skb/ingress", TW_UDP_TYPES, false, tw_attach_cgroup_root, NULL},
 	{"tw_udp_flows_tick", "iter/bpf_map_elem", TW_EVENT_BIT(TW_EVENT_NETWORK_UDP_FLOW), false,
-	 attach_none, NULL},
+	 tw_attach_none, NULL},
 };
 
 struct bpf_link *tw_udp_flows_iter_attach(struct bpf_object *obj)

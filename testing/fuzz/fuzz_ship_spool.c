@@ -4,6 +4,7 @@
  * could leave it: opening the spool must count what it cannot use and hand
  * out only whole, checksummed records, never read out of bounds.
  */
+#include <dirent.h>
 #include <fcntl.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -15,18 +16,17 @@
 
 static char dir[64];
 
+/* Empty the spool directory (segments, acks, lock, sequence) between inputs. */
 static void clean(void)
 {
-	char path[128];
-	snprintf(path, sizeof(path), "%s/seg-0000000000000001.twq", dir);
-	unlink(path);
-	snprintf(path, sizeof(path), "%s/seg-0000000000000001.ack", dir);
-	unlink(path);
-	/* whatever else the spool made (its lock, the next segment, the sequence) */
-	char cmd[96];
-	snprintf(cmd, sizeof(cmd), "rm -rf %s/*", dir);
-	if (system(cmd)) {
-	}
+	DIR *d = opendir(dir);
+	struct dirent *e;
+
+	while (d && (e = readdir(d)))
+		if (e->d_name[0] != '.')
+			unlinkat(dirfd(d), e->d_name, 0);
+	if (d)
+		closedir(d);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

@@ -612,8 +612,8 @@ static void veth_exchange(void *p)
 		char cmd[160];
 		STEP(&r, 6, send_all(c, 65536, 'a') == 0);
 		usleep(100000); /* acknowledged */
-		/* a token bucket far too small for the burst: most segments are dropped */
-		snprintf(cmd, sizeof(cmd), "tc qdisc add dev %s root tbf rate 1mbit burst 3000 limit 3000",
+		/* a token bucket of 1 KB/s: nearly every segment is dropped, so RTOs fire */
+		snprintf(cmd, sizeof(cmd), "tc qdisc add dev %s root tbf rate 8kbit burst 3000 limit 3000",
 			 veth_cfg.host_if);
 		STEP(&r, 7, system(cmd) == 0);
 		STEP(&r, 8, send_all(c, 65536, 'b') == 0); /* fits in the send buffer */
