@@ -1,5 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
+#define _GNU_SOURCE /* setns */
 #include <errno.h>
+#include <sched.h>
+#include <stdarg.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -259,4 +262,29 @@ void it_cgroup_remove(const char *dir)
 {
 	for (int i = 0; i < 100 && rmdir(dir) != 0 && errno == EBUSY; i++)
 		usleep(10000);
+}
+
+void it_sh(const char *fmt, ...)
+{
+	char cmd[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(cmd, sizeof(cmd), fmt, ap);
+	va_end(ap);
+	cr_assert_eq(system(cmd), 0, "command failed: %s", cmd);
+}
+
+int it_enter_netns(const char *name)
+{
+	char path[128];
+	int fd, rc;
+
+	snprintf(path, sizeof(path), "/run/netns/%s", name);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	rc = setns(fd, CLONE_NEWNET);
+	close(fd);
+	return rc;
 }

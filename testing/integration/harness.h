@@ -87,4 +87,9 @@ int it_cgroup_enter(const char *dir, pid_t pid);
 /* Remove the cgroup, retrying briefly while its exited tasks are still being reaped. */
 void it_cgroup_remove(const char *dir);
 
+/* Run a shell command built like printf; the test fails when it fails. */
+void it_sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Move the calling process into the network namespace /run/netns/NAME. Returns 0 or -1. */
+int it_enter_netns(const char *name);
+
 #endif

@@ -56,16 +56,6 @@
 #define MAC_B "02:00:0a:d3:00:02"
 #define PORT 5001
 
-static void sh(const char *fmt, ...)
-{
-	char cmd[512];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(cmd, sizeof(cmd), fmt, ap);
-	va_end(ap);
-	cr_assert_eq(system(cmd), 0, "command failed: %s", cmd);
-}
 
 static void topo_down(void)
 {
@@ -78,35 +68,22 @@ static void topo_down(void)
 static void topo_up(unsigned gso_max_segs)
 {
 	topo_down();
-	sh("ip netns add " NS_A " && ip netns add " NS_B);
-	sh("ip link add " IF_A " index %d address " MAC_A " type veth peer name " IF_B
+	it_sh("ip netns add " NS_A " && ip netns add " NS_B);
+	it_sh("ip link add " IF_A " index %d address " MAC_A " type veth peer name " IF_B
 	   " index %d address " MAC_B, IFX_A, IFX_B);
 	if (gso_max_segs)
-		sh("ip link set dev " IF_A " gso_max_segs %u && ip link set dev " IF_B
+		it_sh("ip link set dev " IF_A " gso_max_segs %u && ip link set dev " IF_B
 		   " gso_max_segs %u", gso_max_segs, gso_max_segs);
-	sh("ip link set " IF_A " netns " NS_A " && ip link set " IF_B " netns " NS_B);
+	it_sh("ip link set " IF_A " netns " NS_A " && ip link set " IF_B " netns " NS_B);
 	/* nothing on the link but the test: no IPv6 (DAD, RS, MLD), no ARP */
-	sh("ip netns exec " NS_A " sysctl -qw net.ipv6.conf." IF_A ".disable_ipv6=1");
-	sh("ip netns exec " NS_B " sysctl -qw net.ipv6.conf." IF_B ".disable_ipv6=1");
-	sh("ip -n " NS_A " addr add " IP_A "/24 dev " IF_A " && ip -n " NS_A " link set " IF_A " up");
-	sh("ip -n " NS_B " addr add " IP_B "/24 dev " IF_B " && ip -n " NS_B " link set " IF_B " up");
-	sh("ip -n " NS_A " neigh replace " IP_B " lladdr " MAC_B " dev " IF_A " nud permanent");
-	sh("ip -n " NS_B " neigh replace " IP_A " lladdr " MAC_A " dev " IF_B " nud permanent");
+	it_sh("ip netns exec " NS_A " sysctl -qw net.ipv6.conf." IF_A ".disable_ipv6=1");
+	it_sh("ip netns exec " NS_B " sysctl -qw net.ipv6.conf." IF_B ".disable_ipv6=1");
+	it_sh("ip -n " NS_A " addr add " IP_A "/24 dev " IF_A " && ip -n " NS_A " link set " IF_A " up");
+	it_sh("ip -n " NS_B " addr add " IP_B "/24 dev " IF_B " && ip -n " NS_B " link set " IF_B " up");
+	it_sh("ip -n " NS_A " neigh replace " IP_B " lladdr " MAC_B " dev " IF_A " nud permanent");
+	it_sh("ip -n " NS_B " neigh replace " IP_A " lladdr " MAC_A " dev " IF_B " nud permanent");
 }
 
-static int enter_netns(const char *name)
-{
-	char path[64];
-	int fd, rc;
-
-	snprintf(path, sizeof(path), "/run/netns/%s", name);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -1;
-	rc = setns(fd, CLONE_NEWNET);
-	close(fd);
-	return rc;
-}
 
 struct ifstats {
 	uint64_t rx_bytes, rx_packets, tx_bytes, tx_packets;
@@ -265,7 +242,7 @@ static pid_t spawn(const char *ns, enum load load, bool server, int ready[2], in
 	cr_assert(pid >= 0);
 	if (pid)
 		return pid;
-	if (enter_netns(ns))
+	if (it_enter_netns(ns))
 		_exit(1);
 	if (server) {
 		server_main(load, ready[1]);
@@ -369,7 +346,7 @@ static void run_load(enum load load, unsigned gso_max_segs, struct accuracy *r)
 			for (int k = 0; k < 2; k++) {
 				FILE *f;
 				struct ifstats s = {0};
-				if (enter_netns(k ? NS_B : NS_A))
+				if (it_enter_netns(k ? NS_B : NS_A))
 					_exit(1);
 				snprintf(path, sizeof(path), "/proc/thread-self/net/dev");
 				f = fopen(path, "r");

@@ -516,15 +516,6 @@ struct veth {
 
 static struct veth veth_cfg;
 
-static void sh(const char *fmt, ...)
-{
-	char cmd[512];
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(cmd, sizeof(cmd), fmt, ap);
-	va_end(ap);
-	cr_assert_eq(system(cmd), 0, "command failed: %s", cmd);
-}
 
 static void veth_setup(struct veth *v)
 {
@@ -535,11 +526,11 @@ static void veth_setup(struct veth *v)
 	snprintf(v->peer_if, sizeof(v->peer_if), "twp%d", getpid() % 100000);
 	snprintf(v->host_ip, sizeof(v->host_ip), "10.231.%d.1", n);
 	snprintf(v->peer_ip, sizeof(v->peer_ip), "10.231.%d.2", n);
-	sh("ip netns add %s", v->ns);
-	sh("ip link add %s type veth peer name %s", v->host_if, v->peer_if);
-	sh("ip link set %s netns %s", v->peer_if, v->ns);
-	sh("ip addr add %s/24 dev %s && ip link set %s up", v->host_ip, v->host_if, v->host_if);
-	sh("ip -n %s addr add %s/24 dev %s && ip -n %s link set %s up && ip -n %s link set lo up",
+	it_sh("ip netns add %s", v->ns);
+	it_sh("ip link add %s type veth peer name %s", v->host_if, v->peer_if);
+	it_sh("ip link set %s netns %s", v->peer_if, v->ns);
+	it_sh("ip addr add %s/24 dev %s && ip link set %s up", v->host_ip, v->host_if, v->host_if);
+	it_sh("ip -n %s addr add %s/24 dev %s && ip -n %s link set %s up && ip -n %s link set lo up",
 	   v->ns, v->peer_ip, v->peer_if, v->ns, v->peer_if, v->ns);
 }
 
@@ -553,18 +544,6 @@ static void veth_teardown(struct veth *v)
 	}
 }
 
-static int enter_netns(const char *name)
-{
-	char path[128];
-	int fd, rc;
-	snprintf(path, sizeof(path), "/run/netns/%s", name);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -1;
-	rc = setns(fd, CLONE_NEWNET);
-	close(fd);
-	return rc;
-}
 
 /*
  * Server in the peer namespace; client here. With `drop`, a tiny token
@@ -584,7 +563,7 @@ static void veth_exchange(void *p)
 	if (server == 0) {
 		int l, s;
 		uint64_t ns;
-		if (enter_netns(veth_cfg.ns) || (l = listener(AF_INET, veth_cfg.peer_ip)) < 0)
+		if (it_enter_netns(veth_cfg.ns) || (l = listener(AF_INET, veth_cfg.peer_ip)) < 0)
 			_exit(1);
 		port = local_port(l);
 		ns = netns_inode();
@@ -877,7 +856,7 @@ static void dns_exchange(void *unused)
 		socklen_t fl;
 		int s = socket(AF_INET, SOCK_DGRAM, 0);
 		socklen_t len = make_addr(AF_INET, veth_cfg.peer_ip, 53, &ss);
-		if (enter_netns(veth_cfg.ns) || (s = socket(AF_INET, SOCK_DGRAM, 0)) < 0 ||
+		if (it_enter_netns(veth_cfg.ns) || (s = socket(AF_INET, SOCK_DGRAM, 0)) < 0 ||
 		    bind(s, (struct sockaddr *)&ss, len) || write(sync[1], "r", 1) != 1)
 			_exit(1);
 		for (int i = 0; i < DNS_QUERIES; i++) {
