@@ -28,6 +28,7 @@
 #include "net_probes.h"
 #include "udp_probes.h"
 #include "probe_table.h"
+#include "prog_stats.h"
 #include "tracewire.h"
 
 #define TW_DEFAULT_RING_SIZE (8u << 20)
@@ -927,28 +928,10 @@ int tw_ctx_ring_pending(struct tw_ctx *ctx, uint64_t *bytes)
 int tw_ctx_prog_stats(struct tw_ctx *ctx, struct tw_prog_stats *out, size_t max)
 {
 	size_t n = 0;
+	int err;
 
-	for (size_t i = 0; i < ctx->n_objs; i++) {
-		struct bpf_program *prog;
-
-		bpf_object__for_each_program(prog, ctx->objs[i].obj) {
-			struct bpf_prog_info info;
-			__u32 len = sizeof(info);
-			int fd = bpf_program__fd(prog);
-
-			if (fd < 0)
-				continue; /* not loaded: not requested, or its hook is missing */
-			if (n < max) {
-				memset(&info, 0, sizeof(info));
-				if (bpf_obj_get_info_by_fd(fd, &info, &len))
-					return -errno;
-				out[n].program = bpf_program__name(prog);
-				out[n].run_count = info.run_cnt;
-				out[n].run_time_ns = info.run_time_ns;
-				out[n].recursion_misses = info.recursion_misses;
-			}
-			n++;
-		}
-	}
+	for (size_t i = 0; i < ctx->n_objs; i++)
+		if ((err = tw_object_prog_stats(ctx->objs[i].obj, out, max, &n)))
+			return err;
 	return (int)n;
 }
