@@ -1,16 +1,38 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * Run-queue latency per cgroup (noisy-neighbour detection), on BTF
- * tracepoints only: sched_wakeup / sched_wakeup_new stamp a task when it is
- * queued, sched_switch stamps the task it switches out if that task is still
- * runnable (preempted), and measures the task it switches in. Latencies go
- * into per-cgroup, per-CPU histograms that the library reads and resets once
- * per interval: nothing is written to the ring buffer, no event per switch.
+ * tracepoints only. Two ways to time a wait, chosen at load
+ * (tw_cfg_sched_clock, tracewire_sched_wire.h):
  *
- * sched_switch runs on every context switch, so it does as little as it can:
- * direct BTF loads, one task-storage lookup per task touched, one per-CPU
- * hash lookup for the incoming task's cgroup, and the cross-cgroup pair map
- * only when two different cgroups meet.
+ *  - own stamps (TW_SCHED_CLOCK_KTIME, the default): sched_wakeup and
+ *    sched_wakeup_new stamp a task with bpf_ktime_get_ns() when it is
+ *    queued, sched_switch stamps the task it switches out if that task is
+ *    still runnable (preempted), and measures the task it switches in.
+ *    Exact at both ends, at the price of a program run and a clock read
+ *    per wakeup and a clock read per switch (~70 ns each on this VM).
+ *
+ *  - the scheduler's bookkeeping (TW_SCHED_CLOCK_SCHEDSTAT): one hook,
+ *    sched_switch. The kernel stamps task->sched_info.last_queued with the
+ *    run-queue clock when a task is queued and clears it when the task
+ *    gets the CPU (sched_info_arrive(), after this tracepoint), so
+ *    rq->clock - next's last_queued is the wait that is ending. A task
+ *    moved to another CPU while it waits is dequeued: the kernel adds the
+ *    part already waited to sched_info.run_delay and stamps anew, so per
+ *    task we keep run_delay as it will be right after this switch and add
+ *    its growth since. The sums equal run_delay's growth exactly. But like
+ *    run_delay, it misses the stretch between a wakeup that preempts and
+ *    the switch that follows, because the scheduler skips the clock update
+ *    of that switch (RQCF_ACT_SKIP): microseconds when an idle CPU wakes,
+ *    up to the next preemption point of a task running in the kernel
+ *    (CONFIG_PREEMPT_NONE) otherwise. docs/events.md, 14, has the figures.
+ *
+ * Latencies go into per-cgroup, per-CPU histograms that the library reads
+ * and resets once per interval: nothing is written to the ring buffer, no
+ * event per switch. sched_switch runs on every context switch, so it does
+ * as little as it can: direct BTF loads, one task-storage lookup per task
+ * touched, one per-CPU slot (or hash) lookup for the incoming task's
+ * cgroup, and the cross-cgroup pair map only when two different cgroups
+ * meet.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
@@ -21,10 +43,22 @@
 
 char LICENSE[] SEC("license") = "GPL";
 
-/* When the task was queued; 0 once consumed. Lives and dies with the task. */
+/* Per task, lives and dies with it; the clock mode uses one of the two. */
 struct tw_sched_task {
+	/* own stamps: when the task was queued; 0 once consumed */
 	__u64 queued_ns;
+	/*
+	 * schedstat: sched_info.run_delay as it stands once the task's last
+	 * wait is counted (the kernel adds that wait after our hook)
+	 */
+	__u64 run_delay_seen;
+	__u32 seen; /* 0: first sight, run_delay_seen not yet known */
+	__u32 pad;
 };
+
+
+/* How waits are timed (TW_SCHED_CLOCK_*), set by the library before load. */
+const volatile __u32 tw_cfg_sched_clock = TW_SCHED_CLOCK_KTIME;
 
 struct {
 	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
@@ -90,6 +124,59 @@ static __always_inline void tw_sched__stamp(struct task_struct *t, __u64 now)
 		return;
 	}
 	s->queued_ns = now;
+}
+
+/* Own stamps: the wait of `next` that ends now, or -1 if it was not stamped. */
+static __always_inline __s64 tw_sched__wait_stamped(struct task_struct *next, __u64 now)
+{
+	struct tw_sched_task *ts = bpf_task_storage_get(&tw_sched_tasks, next, 0, 0);
+	__u64 queued;
+
+	if (!ts || !ts->queued_ns)
+		return -1;
+	queued = ts->queued_ns;
+	ts->queued_ns = 0;
+	return (__s64)(now - queued);
+}
+
+/*
+ * schedstat: the wait of `next` that ends now (ns), or -1 when there is
+ * none to count (not queued through sched_info, the clock went back on a
+ * CPU change, or its storage could not be made).
+ */
+static __always_inline __s64 tw_sched__wait_schedstat(struct task_struct *next)
+{
+	/*
+	 * This CPU's run queue, whose clock sched_info stamps with. Not through
+	 * the per-CPU `runqueues` symbol: kernels without CONFIG_KALLSYMS_ALL
+	 * (this one) cannot resolve it. next is on this run queue, and its
+	 * fair-class entity points into it whatever its class (set_task_rq()),
+	 * with group scheduling; the library refuses this clock without it.
+	 */
+	struct rq *rq = next->se.cfs_rq->rq;
+	__u64 queued = next->sched_info.last_queued;
+	__u64 run_delay = next->sched_info.run_delay;
+	__u64 clock = rq->clock, pending, lat;
+	struct tw_sched_task *ts;
+
+	if (!queued || clock < queued)
+		return -1;
+	pending = clock - queued;
+	ts = bpf_task_storage_get(&tw_sched_tasks, next, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
+	if (!ts) {
+		tw_sched__drop(TW_SCHED_DROP_TASK_STORAGE);
+		return -1;
+	}
+	/*
+	 * At first sight of the task only the pending part is known; what it
+	 * waited on another CPU before a migration is not.
+	 */
+	lat = pending;
+	if (ts->seen && run_delay >= ts->run_delay_seen)
+		lat += run_delay - ts->run_delay_seen;
+	ts->run_delay_seen = run_delay + pending;
+	ts->seen = 1;
+	return (__s64)lat;
 }
 
 static __always_inline struct tw_sched_cg_stats *tw_sched__cg(__u64 id, __u32 gen)
@@ -162,26 +249,30 @@ int BPF_PROG(tw_sched_wakeup_new, struct task_struct *p)
 SEC("tp_btf/sched_switch")
 int BPF_PROG(tw_sched_switch, bool preempt, struct task_struct *prev, struct task_struct *next)
 {
-	__u64 now = bpf_ktime_get_ns();
 	__u32 gen = tw_sched_gen & 1;
 	struct tw_sched_cg_stats *cs;
-	struct tw_sched_task *ts;
 	__u64 lat = 0, next_cg, prev_cg;
-	int prev_runnable = 0, measured = 0;
+	int prev_runnable, measured = 0;
+	__s64 wait;
 	__u32 b;
 
 	/* pid 0 is the idle task: it is never queued and belongs to no cgroup */
-	if (prev->pid && tw_sched__still_runnable(prev)) {
-		prev_runnable = 1;
-		tw_sched__stamp(prev, now);
-	}
-	if (!next->pid)
-		goto prev_only;
+	prev_runnable = prev->pid && tw_sched__still_runnable(prev);
+	if (tw_cfg_sched_clock == TW_SCHED_CLOCK_SCHEDSTAT) {
+		if (!next->pid)
+			goto prev_only;
+		wait = tw_sched__wait_schedstat(next);
+	} else {
+		__u64 now = bpf_ktime_get_ns();
 
-	ts = bpf_task_storage_get(&tw_sched_tasks, next, 0, 0);
-	if (ts && ts->queued_ns) {
-		lat = now - ts->queued_ns;
-		ts->queued_ns = 0;
+		if (prev_runnable)
+			tw_sched__stamp(prev, now);
+		if (!next->pid)
+			goto prev_only;
+		wait = tw_sched__wait_stamped(next, now);
+	}
+	if (wait >= 0) {
+		lat = (__u64)wait;
 		measured = 1;
 	}
 	next_cg = tw_sched__cgroup_id(next);

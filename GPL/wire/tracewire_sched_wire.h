@@ -132,4 +132,8 @@ static inline __u32 tw_sched_bucket(__u64 ns)
 #define TW_SCHED_HIER_V1_MEMORY 1 /* v1 memory controller's cgroup */
 #define TW_SCHED_HIER_V1_CPU 2    /* v1 cpu controller's cgroup (hybrid hosts) */
 
+/* How the probe times a wait (GPL/probes/sched.bpf.c explains both). */
+#define TW_SCHED_CLOCK_KTIME 0     /* own stamps at wakeup and switch, bpf_ktime_get_ns() */
+#define TW_SCHED_CLOCK_SCHEDSTAT 1 /* the scheduler's sched_info and rq clock, one hook */
+
 #endif /* TRACEWIRE_SCHED_WIRE_H */

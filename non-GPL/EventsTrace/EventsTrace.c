@@ -487,6 +487,7 @@ static int open_sched(struct trace_state *st)
 	tw_sched_options_init(&o);
 	o.interval_ms = st->cli.runqlat_interval_s * 1000;
 	o.verbose = st->cli.verbose;
+	o.clock = st->cli.runqlat_sched_info ? TW_SCHED_CLOCK_SCHED_INFO : TW_SCHED_CLOCK_OWN;
 	if (tw_sched_open(&st->sched, &o, on_sched_record, st, err, sizeof(err)) < 0) {
 		fprintf(stderr, "EventsTrace: %s\n", err);
 		return -1;

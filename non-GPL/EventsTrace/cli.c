@@ -87,6 +87,7 @@ enum {
 	OPT_VERSION,
 	OPT_RUNQLAT,
 	OPT_RUNQLAT_HUMAN,
+	OPT_RUNQLAT_CLOCK,
 	OPT_NETATOP_SERVER,
 	OPT_NETATOP_GROUP,
 	OPT_NET_BANDWIDTH,
@@ -174,6 +175,7 @@ static const struct option long_opts[] = {
 	{"ship-drain-ms", required_argument, NULL, OPT_SHIP_DRAIN},
 	{"runqlat", optional_argument, NULL, OPT_RUNQLAT},
 	{"runqlat-human", optional_argument, NULL, OPT_RUNQLAT_HUMAN},
+	{"runqlat-clock", required_argument, NULL, OPT_RUNQLAT_CLOCK},
 	{"netatop-server", optional_argument, NULL, OPT_NETATOP_SERVER},
 	{"netatop-group", required_argument, NULL, OPT_NETATOP_GROUP},
 	{"net-bandwidth", required_argument, NULL, OPT_NET_BANDWIDTH},
@@ -234,6 +236,11 @@ void tw_cli_usage(FILE *f)
 	    "                            throttling; alone, no other events are traced\n"
 	    "      --runqlat-human[=SECONDS]  the same as runqlat-style histograms (on stdout,\n"
 	    "                            or on stderr when events are traced too)\n"
+	    "      --runqlat-clock CLOCK  how waits are timed: own (default: stamps at wakeup\n"
+	    "                            and switch, exact) or sched_info (the scheduler's\n"
+	    "                            own bookkeeping: one program instead of three, sums\n"
+	    "                            equal schedstat run_delay, misses the stretch from a\n"
+	    "                            preempting wakeup to the switch)\n"
 	    "Per-process network accounting (counters in the kernel; alone, no other events):\n"
 	    "      --net-bandwidth SECONDS  one NET_BANDWIDTH record per active process every\n"
 	    "                            SECONDS: payload bytes and calls (socket layer), wire\n"
@@ -905,6 +912,17 @@ static int parse_option(struct tw_cli *cli, int c, const char *arg, char *err, s
 		cli->runqlat_interval_s = n;
 		cli->runqlat_human = c == OPT_RUNQLAT_HUMAN;
 		return 0;
+	case OPT_RUNQLAT_CLOCK:
+		if (!strcmp(arg, "own")) {
+			cli->runqlat_sched_info = false;
+		} else if (!strcmp(arg, "sched_info")) {
+			cli->runqlat_sched_info = true;
+		} else {
+			snprintf(err, errlen, "invalid --runqlat-clock '%s' (own or sched_info)", arg);
+			return -1;
+		}
+		cli->runqlat_clock_set = true;
+		return 0;
 	case OPT_NETATOP_SERVER:
 		if (arg && (arg[0] != '/' || strlen(arg) >= 100)) {
 			snprintf(err, errlen, "invalid --netatop-server path '%s' (absolute, under 100 bytes)", arg);
@@ -1030,6 +1048,10 @@ int tw_cli_parse(int argc, char **argv, struct tw_cli *cli, char *err, size_t er
 		return -1;
 	if (cli->record_path && cli->replay_path) {
 		snprintf(err, errlen, "--record and --replay cannot be combined");
+		return -1;
+	}
+	if (cli->runqlat_clock_set && !cli->runqlat_interval_s) {
+		snprintf(err, errlen, "--runqlat-clock needs --runqlat or --runqlat-human");
 		return -1;
 	}
 	if (cli->runqlat_interval_s && cli->replay_path) {

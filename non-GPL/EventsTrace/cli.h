@@ -60,6 +60,8 @@ struct tw_cli {
 	struct tw_cli_ship ship;      /* --ship*: HTTP shipping (docs/shipper.md) */
 	unsigned runqlat_interval_s;  /* 0: no run-queue latency records */
 	bool runqlat_human;           /* runqlat-style histograms instead of SCHED_RUNQ NDJSON */
+	bool runqlat_sched_info;      /* --runqlat-clock sched_info */
+	bool runqlat_clock_set;       /* --runqlat-clock given (needs --runqlat) */
 	/* per-process network accounting (tracewire_netacct.h); alone, no events are traced */
 	const char *netatop_path;     /* --netatop-server[=PATH]: atop-compatible server; NULL: off */
 	const char *netatop_group;    /* --netatop-group GROUP: may connect besides root */

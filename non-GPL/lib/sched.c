@@ -61,6 +61,12 @@ void tw_sched_options_init(struct tw_sched_options *o)
 	o->hierarchy = TW_SCHED_HIERARCHY_AUTO;
 	o->max_offenders = DEFAULT_OFFENDERS;
 	o->throttling = true;
+	o->clock = TW_SCHED_CLOCK_OWN;
+}
+
+const char *tw_sched_clock_name(int clock)
+{
+	return clock == TW_SCHED_CLOCK_SCHED_INFO ? "sched_info" : "own";
 }
 
 static void slog(struct tw_sched *s, enum tw_log_level level, const char *fmt, ...)
@@ -300,11 +306,30 @@ static void read_throttling(struct tw_sched *s, struct cg_entry *e, struct tw_sc
 	e->throttled_usec = t->throttled_usec;
 }
 
+/* struct cfs_rq has its run queue pointer (only with CONFIG_FAIR_GROUP_SCHED). */
+static bool has_cfs_rq_rq(const struct btf *vmlinux)
+{
+	const struct btf_type *t;
+	const struct btf_member *m;
+	int id;
+
+	id = vmlinux ? btf__find_by_name_kind(vmlinux, "cfs_rq", BTF_KIND_STRUCT) : -1;
+	if (id <= 0)
+		return false;
+	t = btf__type_by_id(vmlinux, id);
+	m = btf_members(t);
+	for (int i = 0; i < btf_vlen(t); i++, m++)
+		if (!strcmp(btf__name_by_offset(vmlinux, m->name_off), "rq"))
+			return true;
+	return false;
+}
+
 int tw_sched_open(struct tw_sched **out, const struct tw_sched_options *o, tw_sched_fn cb,
 		  void *user, char *err, size_t errlen)
 {
 	static const char *const hooks[] = {"tp_btf/sched_switch", "tp_btf/sched_wakeup",
 					    "tp_btf/sched_wakeup_new"};
+	bool own_clock = o->clock != TW_SCHED_CLOCK_SCHED_INFO;
 	libbpf_print_fn_t old_print;
 	struct tw_sched *s;
 	struct btf *vmlinux;
@@ -315,6 +340,16 @@ int tw_sched_open(struct tw_sched **out, const struct tw_sched_options *o, tw_sc
 		snprintf(err, errlen, "run-queue latency needs root: it loads BPF programs (effective "
 				      "uid is %u)", geteuid());
 		return -EPERM;
+	}
+	if (o->clock != TW_SCHED_CLOCK_OWN && o->clock != TW_SCHED_CLOCK_SCHED_INFO) {
+		snprintf(err, errlen, "unknown run-queue latency clock %d", o->clock);
+		return -EINVAL;
+	}
+	/* /proc/PID/schedstat exists exactly when the kernel keeps sched_info */
+	if (!own_clock && access("/proc/self/schedstat", R_OK)) {
+		snprintf(err, errlen, "the sched_info clock needs a kernel with CONFIG_SCHED_INFO "
+				      "(/proc/self/schedstat is missing); use the own clock");
+		return -ENOTSUP;
 	}
 	if (o->interval_ms < 10) {
 		snprintf(err, errlen, "run-queue latency interval must be at least 10 ms");
@@ -335,7 +370,8 @@ int tw_sched_open(struct tw_sched **out, const struct tw_sched_options *o, tw_sc
 		return -EINVAL;
 	}
 	vmlinux = btf__load_vmlinux_btf();
-	for (size_t i = 0; i < sizeof(hooks) / sizeof(hooks[0]); i++) {
+	/* the sched_info clock needs only the first */
+	for (size_t i = 0; i < (own_clock ? sizeof(hooks) / sizeof(hooks[0]) : 1); i++) {
 		if (!tw_hook_available(vmlinux, hooks[i])) {
 			snprintf(err, errlen, "run-queue latency needs %s, which this kernel lacks "
 					      "(or has no BTF)", hooks[i]);
@@ -343,6 +379,13 @@ int tw_sched_open(struct tw_sched **out, const struct tw_sched_options *o, tw_sc
 			free(s);
 			return -ENOTSUP;
 		}
+	}
+	if (!own_clock && !has_cfs_rq_rq(vmlinux)) {
+		snprintf(err, errlen, "the sched_info clock needs a kernel with group scheduling "
+				      "(CONFIG_FAIR_GROUP_SCHED: struct cfs_rq has no rq); use the own clock");
+		btf__free(vmlinux);
+		free(s);
+		return -ENOTSUP;
 	}
 	btf__free(vmlinux);
 	pick_hierarchy(s);
@@ -353,6 +396,11 @@ int tw_sched_open(struct tw_sched **out, const struct tw_sched_options *o, tw_sc
 	rc = s->skel ? 0 : -errno;
 	if (!rc) {
 		s->skel->rodata->tw_cfg_sched_hierarchy = (uint32_t)s->hierarchy;
+		s->skel->rodata->tw_cfg_sched_clock = (uint32_t)s->opts.clock;
+		if (!own_clock) { /* nothing to stamp at wakeups */
+			bpf_program__set_autoload(s->skel->progs.tw_sched_wakeup, false);
+			bpf_program__set_autoload(s->skel->progs.tw_sched_wakeup_new, false);
+		}
 		rc = sched_bpf__load(s->skel);
 		if (!rc)
 			rc = sched_bpf__attach(s->skel);
@@ -366,8 +414,9 @@ int tw_sched_open(struct tw_sched **out, const struct tw_sched_options *o, tw_sc
 		free(s);
 		return rc < 0 ? rc : -EINVAL;
 	}
-	slog(s, TW_LOG_DEBUG, "run-queue latency per %s cgroup (%s)",
-	     tw_sched_hierarchy_name(s->hierarchy), s->mount[0] ? s->mount : "not mounted");
+	slog(s, TW_LOG_DEBUG, "run-queue latency per %s cgroup (%s), %s clock",
+	     tw_sched_hierarchy_name(s->hierarchy), s->mount[0] ? s->mount : "not mounted",
+	     tw_sched_clock_name(s->opts.clock));
 	rescan(s);
 	s->start_realtime_ns = clock_ns(CLOCK_REALTIME);
 	s->due_mono_ns = clock_ns(CLOCK_MONOTONIC) + (uint64_t)s->opts.interval_ms * 1000000ull;

@@ -53,6 +53,17 @@ enum tw_sched_hierarchy {
 	TW_SCHED_HIERARCHY_V1_CPU = TW_SCHED_HIER_V1_CPU,
 };
 
+/* How a wait is timed; GPL/probes/sched.bpf.c and docs/events.md (14) compare them. */
+enum tw_sched_clock {
+	/* own stamps at wakeup and switch (bpf_ktime_get_ns()): exact at both ends,
+	 * three programs, two clock reads per wait */
+	TW_SCHED_CLOCK_OWN = TW_SCHED_CLOCK_KTIME,
+	/* the scheduler's own sched_info and run-queue clock: one program on
+	 * sched_switch, no clock read; sums equal schedstat's run_delay, and like
+	 * it miss the time from a preempting wakeup to the switch */
+	TW_SCHED_CLOCK_SCHED_INFO = TW_SCHED_CLOCK_SCHEDSTAT,
+};
+
 #define TW_SCHED_MAX_OFFENDERS 16
 
 struct tw_sched_options {
@@ -63,6 +74,7 @@ struct tw_sched_options {
 	tw_log_fn log;             /* NULL: warnings and errors to stderr */
 	void *log_user;
 	bool verbose;              /* libbpf and verifier log */
+	int clock;                 /* enum tw_sched_clock; default TW_SCHED_CLOCK_OWN */
 };
 
 void tw_sched_options_init(struct tw_sched_options *o);
@@ -123,6 +135,8 @@ int tw_sched_flush(struct tw_sched *s);
 /* Milliseconds until the current interval ends (0 if it has). */
 int tw_sched_timeout_ms(struct tw_sched *s);
 int tw_sched_hierarchy_of(struct tw_sched *s);
+/* "own" or "sched_info" */
+const char *tw_sched_clock_name(int clock);
 /* Where that hierarchy is mounted (e.g. /sys/fs/cgroup/cpu); "" if it is not. */
 const char *tw_sched_cgroup_mount(struct tw_sched *s);
 

@@ -574,7 +574,7 @@ Test(cli, usage_mentions_every_option)
 		"--file-rename", "--file-modify",   "--file-shmem",   "--tty",
 		"--tty-budget", "--write-window-ms", "--path-include", "--path-exclude",
 		"--network",    "--network-connect", "--network-accept", "--network-close",
-		"--network-tcp-metrics", "--runqlat", "--runqlat-human",
+		"--network-tcp-metrics", "--runqlat", "--runqlat-human", "--runqlat-clock",
 		"--netatop-server", "--netatop-group", "--net-bandwidth", "--netacct-retain",
 		"--netacct-max-procs",
 	};
@@ -908,6 +908,13 @@ Test(cli, runqlat_flags)
 
 	c = parse_ok("--process");
 	cr_expect_eq(c.runqlat_interval_s, 0, "off unless asked for");
+
+	c = parse_ok("--runqlat");
+	cr_expect(!c.runqlat_sched_info, "own clock by default");
+	c = parse_ok("--runqlat", "--runqlat-clock", "sched_info");
+	cr_expect(c.runqlat_sched_info);
+	c = parse_ok("--runqlat-clock=sched_info", "--runqlat-clock=own", "--runqlat-human");
+	cr_expect(!c.runqlat_sched_info, "the last clock given counts");
 }
 
 Test(cli, bad_runqlat_flags_are_refused)
@@ -917,6 +924,9 @@ Test(cli, bad_runqlat_flags_are_refused)
 	parse_err("invalid --runqlat interval", "--runqlat=86401");
 	parse_err("invalid --runqlat-human interval", "--runqlat-human=-1");
 	parse_err("cannot be combined with --replay", "--runqlat", "--replay", "/tmp/x.twr");
+	parse_err("invalid --runqlat-clock 'ktime' (own or sched_info)", "--runqlat", "--runqlat-clock",
+		  "ktime");
+	parse_err("--runqlat-clock needs --runqlat", "--runqlat-clock", "own");
 }
 
 Test(cli, metrics_flags)
