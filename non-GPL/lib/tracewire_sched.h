@@ -2,7 +2,8 @@
 /*
  * Run-queue latency per cgroup ("noisy neighbour" detection): a companion of
  * the events context, with its own small BPF object on the sched_wakeup,
- * sched_wakeup_new and sched_switch BTF tracepoints. The kernel side keeps a
+ * sched_wakeup_new and sched_switch BTF tracepoints (sched_switch alone with
+ * the sched_info clock, enum tw_sched_clock). The kernel side keeps a
  * latency histogram per cgroup (no event per context switch); once per
  * interval the library reads and resets it and calls back with one record per
  * cgroup that ran anything in that interval.
