@@ -6,7 +6,6 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
-#include <ftw.h>
 #include <inttypes.h>
 #include <limits.h>
 #include <linux/membarrier.h>
@@ -22,7 +21,9 @@
 #include <bpf/btf.h>
 #include <bpf/libbpf.h>
 
+#include "cgroup_paths.h"
 #include "probe_table.h"
+#include "prog_stats.h"
 #include "sched.skel.h"
 #include "tracewire_sched.h"
 
@@ -109,107 +110,13 @@ static uint64_t clock_ns(clockid_t id)
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
-/* Whether the comma-separated list `opts` has the token `tok`. */
-static bool has_token(const char *opts, const char *tok)
-{
-	size_t n = strlen(tok);
-	for (const char *p = opts; p && *p; p = strchr(p, ',') ? strchr(p, ',') + 1 : NULL)
-		if (!strncmp(p, tok, n) && (p[n] == ',' || p[n] == '\0' || p[n] == '\n' || p[n] == ' '))
-			return true;
-	return false;
-}
-
-/*
- * The mount point of a cgroup hierarchy from /proc/self/mountinfo: a v1
- * mount whose super options name `controller`, or (controller NULL) the
- * cgroup2 mount. Fields: id parent dev root mountpoint opts... - fstype src superopts.
- */
-static bool find_cgroup_mount(const char *controller, char *out, size_t outlen)
-{
-	char line[4096];
-	bool found = false;
-	FILE *f = fopen("/proc/self/mountinfo", "r");
-
-	if (!f)
-		return false;
-	while (!found && fgets(line, sizeof(line), f)) {
-		char mnt[PATH_MAX], fstype[64], superopts[1024];
-		char *sep = strstr(line, " - ");
-
-		if (!sep || sscanf(line, "%*s %*s %*s %*s %4095s", mnt) != 1 ||
-		    sscanf(sep + 3, "%63s %*s %1023s", fstype, superopts) != 2)
-			continue;
-		if (controller ? (!strcmp(fstype, "cgroup") && has_token(superopts, controller))
-			       : !strcmp(fstype, "cgroup2")) {
-			snprintf(out, outlen, "%s", mnt);
-			found = true;
-		}
-	}
-	fclose(f);
-	return found;
-}
-
-/*
- * Pure v2 hosts: the v2 cgroup. Hybrid hosts (every process in the v2 root):
- * the v1 cpu controller, whose cgroups the CPU scheduler's group scheduling
- * and bandwidth throttling act on, else v1 memory, which names containers too.
- */
+/* The hierarchy (cgroup_paths.c picks it as the network accounting does) and its mount. */
 static void pick_hierarchy(struct tw_sched *s)
 {
-	int want = s->opts.hierarchy;
-
-	s->mount[0] = '\0';
-	if (want == TW_SCHED_HIERARCHY_AUTO) {
-		if (access("/sys/fs/cgroup/cgroup.controllers", F_OK) == 0)
-			want = TW_SCHED_HIERARCHY_V2;
-		else if (find_cgroup_mount("cpu", s->mount, sizeof(s->mount)))
-			want = TW_SCHED_HIERARCHY_V1_CPU;
-		else if (find_cgroup_mount("memory", s->mount, sizeof(s->mount)))
-			want = TW_SCHED_HIERARCHY_V1_MEMORY;
-		else
-			want = TW_SCHED_HIERARCHY_V2;
-	}
-	s->hierarchy = want;
-	if (s->mount[0])
-		return;
-	if (want == TW_SCHED_HIERARCHY_V1_CPU)
-		find_cgroup_mount("cpu", s->mount, sizeof(s->mount));
-	else if (want == TW_SCHED_HIERARCHY_V1_MEMORY)
-		find_cgroup_mount("memory", s->mount, sizeof(s->mount));
-	else
-		find_cgroup_mount(NULL, s->mount, sizeof(s->mount));
+	s->hierarchy = cgroup_pick_hierarchy(s->opts.hierarchy, s->mount, sizeof(s->mount));
 }
 
 /* ---- cgroup id -> path, by walking the hierarchy's mount (ids are inode numbers) ---- */
-
-static struct {
-	struct cg_entry *v;
-	size_t n, cap;
-	size_t root_len;
-} walk;
-
-static int walk_one(const char *path, const struct stat *st, int type, struct FTW *ftw)
-{
-	const char *rel = path + walk.root_len;
-
-	if (type != FTW_D)
-		return 0;
-	if (walk.n == walk.cap) {
-		size_t cap = walk.cap ? walk.cap * 2 : 256;
-		struct cg_entry *v = realloc(walk.v, cap * sizeof(*v));
-		if (!v)
-			return -1;
-		walk.v = v;
-		walk.cap = cap;
-	}
-	memset(&walk.v[walk.n], 0, sizeof(walk.v[0]));
-	walk.v[walk.n].id = st->st_ino;
-	walk.v[walk.n].path = strdup(*rel ? rel : "/");
-	if (!walk.v[walk.n].path)
-		return -1;
-	walk.n++;
-	return 0;
-}
 
 static int cmp_entry(const void *a, const void *b)
 {
@@ -226,28 +133,39 @@ static struct cg_entry *find_cg(struct tw_sched *s, uint64_t id)
 /* Rebuild the id -> path table, keeping the cpu.stat readings of cgroups still there. */
 static void rescan(struct tw_sched *s)
 {
+	struct cgroup_dir *dirs = NULL;
+	struct cg_entry *v;
+	size_t n = 0;
+	int rc;
+
 	if (!s->mount[0])
 		return;
-	memset(&walk, 0, sizeof(walk));
-	walk.root_len = strlen(s->mount);
-	if (nftw(s->mount, walk_one, 32, FTW_PHYS | FTW_MOUNT) != 0) {
-		slog(s, TW_LOG_DEBUG, "walking %s failed: %s", s->mount, strerror(errno));
+	rc = cgroup_walk(s->mount, &dirs, &n);
+	if (rc)
+		slog(s, TW_LOG_DEBUG, "walking %s failed: %s", s->mount, strerror(-rc));
+	v = calloc(n ? n : 1, sizeof(*v));
+	if (!v) {
+		cgroup_dirs_free(dirs, n);
+		return;
 	}
-	qsort(walk.v, walk.n, sizeof(walk.v[0]), cmp_entry);
-	for (size_t i = 0; i < walk.n; i++) {
-		struct cg_entry *old = find_cg(s, walk.v[i].id);
-		if (old && old->have_prev && !strcmp(old->path, walk.v[i].path)) {
-			walk.v[i].have_prev = true;
-			walk.v[i].nr_periods = old->nr_periods;
-			walk.v[i].nr_throttled = old->nr_throttled;
-			walk.v[i].throttled_usec = old->throttled_usec;
+	for (size_t i = 0; i < n; i++) { /* sorted by id, as find_cg wants */
+		struct cg_entry *old = find_cg(s, dirs[i].id);
+
+		v[i].id = dirs[i].id;
+		v[i].path = dirs[i].path; /* taken over */
+		if (old && old->have_prev && !strcmp(old->path, v[i].path)) {
+			v[i].have_prev = true;
+			v[i].nr_periods = old->nr_periods;
+			v[i].nr_throttled = old->nr_throttled;
+			v[i].throttled_usec = old->throttled_usec;
 		}
 	}
+	free(dirs);
 	for (size_t i = 0; i < s->n_cgs; i++)
 		free(s->cgs[i].path);
 	free(s->cgs);
-	s->cgs = walk.v;
-	s->n_cgs = walk.n;
+	s->cgs = v;
+	s->n_cgs = n;
 	s->last_rescan_seq = s->seq;
 }
 
@@ -762,6 +680,14 @@ int tw_sched_poll(struct tw_sched *s, int timeout_ms)
 	if (s->due_mono_ns <= now)
 		s->due_mono_ns = now + interval;
 	return tw_sched_flush(s);
+}
+
+int tw_sched_prog_stats(struct tw_sched *s, struct tw_prog_stats *out, size_t max)
+{
+	size_t n = 0;
+	int err = tw_object_prog_stats(s->skel->obj, out, max, &n);
+
+	return err ? err : (int)n;
 }
 
 int tw_sched_stats(struct tw_sched *s, struct tw_sched_stats *out)

@@ -149,6 +149,13 @@ struct tw_sched_stats {
 	uint64_t dropped_task_storage; /* stamps lost: task storage unavailable */
 };
 int tw_sched_stats(struct tw_sched *s, struct tw_sched_stats *out);
+struct tw_prog_stats; /* tracewire.h */
+/*
+ * Kernel run statistics of the run-queue latency programs (run_time_ns needs
+ * kernel.bpf_stats_enabled), up to max of them into out. Returns how many
+ * programs are loaded (possibly more than max), or -errno.
+ */
+int tw_sched_prog_stats(struct tw_sched *s, struct tw_prog_stats *out, size_t max);
 
 /* "v2", "v1:cpu", "v1:memory" */
 const char *tw_sched_hierarchy_name(int hierarchy);

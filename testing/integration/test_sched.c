@@ -337,17 +337,29 @@ static void noisy_neighbour(int clock)
 	/* alone, the latency falls back: no hog offender, a fraction of the contended latency */
 	cr_assert_geq(r2->count, CYCLES);
 	cr_assert_null(find_offender(r2, hog_id));
-	/* at least half of what the hogs caused is gone, whatever else runs on CPU 0 */
-	cr_assert_lt(r2->sum_ns + off->waited_ns / 2, r1->sum_ns,
-		     "quiet sum %lu ns, contended %lu ns of which the hogs' %lu ns",
-		     (unsigned long)r2->sum_ns, (unsigned long)r1->sum_ns, (unsigned long)off->waited_ns);
+	/*
+	 * What other cgroups' tasks caused is named in the offenders (other work
+	 * on a shared machine, in the root cgroup); what no other cgroup
+	 * explains is less than half of what the hogs caused.
+	 */
+	{
+		uint64_t explained = 0, unexplained;
+
+		for (size_t i = 0; i < r2->n_offenders; i++)
+			explained += r2->offenders[i].waited_ns;
+		unexplained = r2->sum_ns > explained ? r2->sum_ns - explained : 0;
+		cr_assert_lt(unexplained * 2, off->waited_ns,
+			     "quiet sum %lu ns (%lu ns behind other cgroups), hogs caused %lu ns",
+			     (unsigned long)r2->sum_ns, (unsigned long)explained,
+			     (unsigned long)off->waited_ns);
+	}
 	if (r2->p90_ns < 200000) {
 		/* and when nothing else ran there, it is back to microseconds */
 		cr_assert_lt(r2->p90_ns * 4, r1->p90_ns, "quiet p90 %lu ns vs contended %lu ns",
 			     (unsigned long)r2->p90_ns, (unsigned long)r1->p90_ns);
 		cr_assert_lt(r2->sum_ns * 4, r1->sum_ns);
 	} else {
-		cr_log_warn("CPU 0 was never quiet (other work on the machine, quiet p90 %lu ns): "
+		cr_log_info("CPU 0 was never quiet (other work on the machine, quiet p90 %lu ns): "
 			    "only the hogs' share was checked", (unsigned long)r2->p90_ns);
 	}
 
