@@ -29,6 +29,9 @@ packages=(
   # the metrics tests: promtool checks the exposition text, a real Prometheus (started by
   # the test on loopback, never by systemd) scrapes EventsTrace
   prometheus
+  # the atop test's workload (testing/integration/test_atop.sh; atop itself is fetched from
+  # trixie by testing/atop/fetch-atop.sh, with apt-get download, and never installed)
+  python3
 )
 [ "${1:-}" = "--with-bench" ] && packages+=(linux-perf procps)
 

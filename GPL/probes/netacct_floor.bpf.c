@@ -16,6 +16,12 @@ int tw_naf_sock_create(struct bpf_sock *sk)
 	return 1;
 }
 
+SEC("cgroup/sock_release")
+int tw_naf_sock_release(struct bpf_sock *sk)
+{
+	return 1;
+}
+
 SEC("tp_btf/sock_send_length")
 int BPF_PROG(tw_naf_send, struct sock *sk, int ret, int flags)
 {

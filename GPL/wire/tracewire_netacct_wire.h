@@ -35,9 +35,13 @@ enum tw_na_counter {
 #define TW_NA_DIR_IN 1
 #define TW_NA_WIRE(proto, dir) (TW_NA_WIRE_BASE + ((proto) * 2 + (dir)) * 2)
 
-/* A process: its tgid and the start time of its group leader (boot clock, ns). */
+/*
+ * A process: its tgid and the start time of its group leader (boot clock,
+ * ns). With per-thread counting (tw_cfg_na_per_thread) a thread: its tid
+ * and its own start time.
+ */
 struct tw_na_key {
-	__u32 tgid;
+	__u32 id;
 	__u32 zero; /* explicit padding: keys are compared as bytes */
 	__u64 start_ns;
 };
@@ -50,7 +54,9 @@ struct tw_na_proc {
 	char comm[16];
 	__u64 exit_ns; /* boot clock; 0 while alive */
 	__u32 flags;   /* TW_NA_PROC_* */
-	__u32 pad;
+	__u32 tgid;    /* the process (differs from the key's id for per-thread entries) */
+	__u64 cgroup_id; /* cgroup of the process when its entry was made (tw_sched__cgroup_id) */
+	__u64 proc_start_ns; /* the process's start (the key's for per-process entries) */
 };
 
 /*
@@ -61,7 +67,8 @@ struct tw_na_proc {
 				    (RSTs, time-wait ACKs, ICMP replies), sockets
 				    older than the agent not used since */
 #define TW_NA_BUCKET_NO_ENTRY 2  /* owner known, but its entry could not be made
-				    (process table full) */
+				    (process table full), or was evicted before the
+				    socket's counts were folded in (ifindex 0) */
 
 struct tw_na_bucket_key {
 	__u32 ifindex;
@@ -82,6 +89,8 @@ enum tw_na_stat {
 	TW_NA_STAT_GSO_SKBS,      /* super-packets seen */
 	TW_NA_STAT_GSO_EXTRA_PKTS,  /* packets added by counting segments, not skbs */
 	TW_NA_STAT_GSO_EXTRA_BYTES, /* header bytes added likewise */
+	TW_NA_STAT_FOLD_NO_ENTRY, /* socket counts folded after the owner's entry was gone:
+				     wire counts bucketed (ifindex 0), payload counts lost */
 	TW_NA_STAT_MAX,
 };
 

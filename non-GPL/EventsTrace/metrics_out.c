@@ -21,7 +21,8 @@
 #include "metrics_server.h"
 #include "tracewire_metrics.h"
 
-#define MAX_PROGS 64 /* the library's limit on probe programs (probe_table.h) */
+/* the library's limit on probe programs (probe_table.h), plus the sched and netacct objects' */
+#define MAX_PROGS (64 + 16)
 
 struct et_metrics {
 	struct metrics_server *server;
@@ -29,6 +30,8 @@ struct et_metrics {
 	uint64_t interval_ns, next_ns; /* CLOCK_MONOTONIC */
 	struct tw_prog_stats progs[MAX_PROGS];
 	bool warned;
+	struct tw_netacct *netacct; /* the one being observed, for cgroup paths */
+	char cgroup_path[4096];
 };
 
 static uint64_t mono_ns(void)
@@ -36,6 +39,17 @@ static uint64_t mono_ns(void)
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/* Names a process's cgroup for the per-cgroup network series (called while observing). */
+static const char *cgroup_path_of(void *user, uint64_t cgroup_id)
+{
+	struct et_metrics *m = user;
+
+	if (!m->netacct ||
+	    tw_netacct_cgroup_path(m->netacct, cgroup_id, m->cgroup_path, sizeof(m->cgroup_path)))
+		return NULL;
+	return m->cgroup_path;
 }
 
 int et_metrics_open(struct et_metrics **out, const struct tw_cli *cli)
@@ -51,6 +65,8 @@ int et_metrics_open(struct et_metrics **out, const struct tw_cli *cli)
 	m = calloc(1, sizeof(*m));
 	tw_metrics_options_init(&o);
 	o.top = cli->metrics_top;
+	o.cgroup_path = cgroup_path_of;
+	o.cgroup_path_user = m;
 	if (!m || !(m->agg = tw_metrics_new(&o))) {
 		fprintf(stderr, "EventsTrace: out of memory for the metrics\n");
 		free(m);
@@ -88,6 +104,12 @@ void et_metrics_sched(struct et_metrics *m, const struct tw_sched_record *r)
 		tw_metrics_observe_sched(m->agg, r);
 }
 
+/* Entries a *_prog_stats() call filled: its result (programs loaded, or -errno), at most room. */
+static size_t filled(int loaded, size_t room)
+{
+	return loaded <= 0 ? 0 : (size_t)loaded < room ? (size_t)loaded : room;
+}
+
 void et_metrics_tick(struct et_metrics *m, const struct et_metrics_sources *src, bool force)
 {
 	struct tw_metrics_health h = {.bpf_stats_enabled = -1};
@@ -107,17 +129,27 @@ void et_metrics_tick(struct et_metrics *m, const struct et_metrics_sources *src,
 
 	h.event_mask = src->event_mask;
 	if (src->ctx) {
-		int n;
 		if (!tw_ctx_stats(src->ctx, &stats))
 			h.stats = &stats;
 		h.ring_size = tw_ctx_ring_size(src->ctx);
 		h.ring_pending_known = !tw_ctx_ring_pending(src->ctx, &h.ring_pending_bytes);
 		h.probes = tw_ctx_probes(src->ctx, &h.n_probes);
-		h.bpf_stats_enabled = tw_metrics_bpf_stats_enabled();
-		if (h.bpf_stats_enabled == 1 && (n = tw_ctx_prog_stats(src->ctx, m->progs, MAX_PROGS)) > 0) {
-			h.progs = m->progs;
-			h.n_progs = n < MAX_PROGS ? (size_t)n : MAX_PROGS;
-		}
+	}
+	h.bpf_stats_enabled = tw_metrics_bpf_stats_enabled();
+	if (h.bpf_stats_enabled == 1) {
+		size_t n_progs = 0;
+
+		/* every BPF object of the agent: the event probes, run-queue latency, accounting */
+		if (src->ctx)
+			n_progs += filled(tw_ctx_prog_stats(src->ctx, m->progs, MAX_PROGS), MAX_PROGS);
+		if (src->sched)
+			n_progs += filled(tw_sched_prog_stats(src->sched, m->progs + n_progs,
+							      MAX_PROGS - n_progs), MAX_PROGS - n_progs);
+		if (src->netacct)
+			n_progs += filled(tw_netacct_prog_stats(src->netacct, m->progs + n_progs,
+								MAX_PROGS - n_progs), MAX_PROGS - n_progs);
+		h.progs = n_progs ? m->progs : NULL;
+		h.n_progs = n_progs;
 	}
 	if (src->shipper) {
 		tw_ship_get_stats(src->shipper, &ship);
@@ -128,6 +160,7 @@ void et_metrics_tick(struct et_metrics *m, const struct et_metrics_sources *src,
 	if (src->netacct) {
 		struct tw_netacct_proc *procs = NULL;
 		size_t n = 0;
+		m->netacct = src->netacct;
 		if (!tw_netacct_read(src->netacct, &procs, &n))
 			tw_metrics_observe_netacct(m->agg, procs, n);
 		free(procs);

@@ -156,9 +156,102 @@ static const char *kind_name(enum tw_netacct_bucket_kind k)
 	return k == TW_NETACCT_NO_OWNER ? "no_owner" : k == TW_NETACCT_NO_ENTRY ? "table_full" : "other";
 }
 
+/* One NET_BANDWIDTH record: the traffic of c since p. */
+static int proc_record(struct et_netacct *n, FILE *out, const struct tw_netacct_proc *c,
+		       const struct tw_netacct_proc *p, uint64_t now_real, uint64_t dur)
+{
+	struct tw_json *j = &n->json;
+	uint64_t out_b, in_b;
+
+	header(j, "NET_BANDWIDTH", now_real, dur);
+	tw_json_begin_object(j, "process");
+	tw_json_u64(j, "pid", c->pid);
+	tw_json_u64(j, "start_time_ns", c->start_boot_ns);
+	tw_json_string(j, "comm", c->comm, strnlen(c->comm, sizeof(c->comm)));
+	tw_json_bool(j, "exited", c->exited);
+	tw_json_bool(j, "kernel_thread", c->kthread);
+	tw_json_u64(j, "cgroup_id", c->cgroup_id);
+	tw_json_end_object(j);
+	tw_json_begin_object(j, "tcp");
+	dir_json(j, "out", &c->tcp_out, &p->tcp_out, true);
+	dir_json(j, "in", &c->tcp_in, &p->tcp_in, true);
+	tw_json_end_object(j);
+	tw_json_begin_object(j, "udp");
+	dir_json(j, "out", &c->udp_out, &p->udp_out, true);
+	dir_json(j, "in", &c->udp_in, &p->udp_in, true);
+	tw_json_end_object(j);
+	tw_json_begin_object(j, "other");
+	dir_json(j, "out", &c->other_out, &p->other_out, false);
+	dir_json(j, "in", &c->other_in, &p->other_in, false);
+	tw_json_end_object(j);
+	out_b = (c->tcp_out.wire_bytes - p->tcp_out.wire_bytes) +
+		(c->udp_out.wire_bytes - p->udp_out.wire_bytes) +
+		(c->other_out.wire_bytes - p->other_out.wire_bytes);
+	in_b = (c->tcp_in.wire_bytes - p->tcp_in.wire_bytes) +
+	       (c->udp_in.wire_bytes - p->udp_in.wire_bytes) +
+	       (c->other_in.wire_bytes - p->other_in.wire_bytes);
+	/* bits per second on the wire, as interface monitors show it */
+	tw_json_u64(j, "wire_bps_out", dur ? (uint64_t)((double)out_b * 8e9 / (double)dur) : 0);
+	tw_json_u64(j, "wire_bps_in", dur ? (uint64_t)((double)in_b * 8e9 / (double)dur) : 0);
+	tw_json_end_object(j);
+	return emit(n, out);
+}
+
+static void add_delta(struct tw_netacct_dir *to, const struct tw_netacct_dir *c,
+		      const struct tw_netacct_dir *p)
+{
+	to->calls += c->calls - p->calls;
+	to->payload_bytes += c->payload_bytes - p->payload_bytes;
+	to->packets += c->packets - p->packets;
+	to->wire_bytes += c->wire_bytes - p->wire_bytes;
+}
+
+/*
+ * Kernel threads come and go by the hundred (kworkers), so their traffic
+ * (NFS, iSCSI, ...) is reported per name: one record per kernel thread
+ * name (tw_netacct_kthread_name: kworker/u8:2 -> kworker) with pid 0, its
+ * interval's deltas summed over the threads. The deltas are summed, not
+ * the totals, so a thread's entry leaving the table takes nothing back.
+ */
+struct kt_group {
+	struct tw_netacct_proc sum;
+	bool active;
+};
+
+static void kt_add(struct kt_group *g, size_t *ng, size_t max, const struct tw_netacct_proc *c,
+		   const struct tw_netacct_proc *p)
+{
+	char name[16];
+	size_t i;
+
+	tw_netacct_kthread_name(c->comm, name);
+	for (i = 0; i < *ng && strcmp(g[i].sum.comm, name); i++)
+		;
+	if (i == *ng) {
+		if (*ng == max)
+			i = max - 1; /* more names than slots: the last one takes the rest */
+		else {
+			memset(&g[i], 0, sizeof(g[i]));
+			memcpy(g[i].sum.comm, name, sizeof(name));
+			g[i].sum.kthread = true;
+			(*ng)++;
+		}
+	}
+	g[i].active = true;
+	add_delta(&g[i].sum.tcp_out, &c->tcp_out, &p->tcp_out);
+	add_delta(&g[i].sum.tcp_in, &c->tcp_in, &p->tcp_in);
+	add_delta(&g[i].sum.udp_out, &c->udp_out, &p->udp_out);
+	add_delta(&g[i].sum.udp_in, &c->udp_in, &p->udp_in);
+	add_delta(&g[i].sum.other_out, &c->other_out, &p->other_out);
+	add_delta(&g[i].sum.other_in, &c->other_in, &p->other_in);
+}
+
 int et_netacct_poll(struct et_netacct *n, FILE *out)
 {
 	static const struct tw_netacct_proc zero;
+	enum { KT_MAX = 64 };
+	struct kt_group kt[KT_MAX];
+	size_t n_kt = 0;
 	struct tw_netacct_proc *cur;
 	struct tw_netacct_bucket *b;
 	size_t nc, nb;
@@ -183,7 +276,6 @@ int et_netacct_poll(struct et_netacct *n, FILE *out)
 	for (size_t i = 0; i < nc && rc == 0; i++) {
 		const struct tw_netacct_proc *c = &cur[i];
 		const struct tw_netacct_proc *p = bsearch(c, n->prev, n->n_prev, sizeof(*c), by_key);
-		uint64_t out_b, in_b;
 
 		if (!p)
 			p = &zero;
@@ -191,38 +283,14 @@ int et_netacct_poll(struct et_netacct *n, FILE *out)
 		    !dir_changed(&c->udp_out, &p->udp_out) && !dir_changed(&c->udp_in, &p->udp_in) &&
 		    !dir_changed(&c->other_out, &p->other_out) && !dir_changed(&c->other_in, &p->other_in))
 			continue;
-		header(j, "NET_BANDWIDTH", now_real, dur);
-		tw_json_begin_object(j, "process");
-		tw_json_u64(j, "pid", c->pid);
-		tw_json_u64(j, "start_time_ns", c->start_boot_ns);
-		tw_json_string(j, "comm", c->comm, strnlen(c->comm, sizeof(c->comm)));
-		tw_json_bool(j, "exited", c->exited);
-		tw_json_bool(j, "kernel_thread", c->kthread);
-		tw_json_end_object(j);
-		tw_json_begin_object(j, "tcp");
-		dir_json(j, "out", &c->tcp_out, &p->tcp_out, true);
-		dir_json(j, "in", &c->tcp_in, &p->tcp_in, true);
-		tw_json_end_object(j);
-		tw_json_begin_object(j, "udp");
-		dir_json(j, "out", &c->udp_out, &p->udp_out, true);
-		dir_json(j, "in", &c->udp_in, &p->udp_in, true);
-		tw_json_end_object(j);
-		tw_json_begin_object(j, "other");
-		dir_json(j, "out", &c->other_out, &p->other_out, false);
-		dir_json(j, "in", &c->other_in, &p->other_in, false);
-		tw_json_end_object(j);
-		out_b = (c->tcp_out.wire_bytes - p->tcp_out.wire_bytes) +
-			(c->udp_out.wire_bytes - p->udp_out.wire_bytes) +
-			(c->other_out.wire_bytes - p->other_out.wire_bytes);
-		in_b = (c->tcp_in.wire_bytes - p->tcp_in.wire_bytes) +
-		       (c->udp_in.wire_bytes - p->udp_in.wire_bytes) +
-		       (c->other_in.wire_bytes - p->other_in.wire_bytes);
-		/* bits per second on the wire, as interface monitors show it */
-		tw_json_u64(j, "wire_bps_out", dur ? (uint64_t)((double)out_b * 8e9 / (double)dur) : 0);
-		tw_json_u64(j, "wire_bps_in", dur ? (uint64_t)((double)in_b * 8e9 / (double)dur) : 0);
-		tw_json_end_object(j);
-		rc = emit(n, out);
+		if (c->kthread)
+			kt_add(kt, &n_kt, KT_MAX, c, p);
+		else
+			rc = proc_record(n, out, c, p, now_real, dur);
 	}
+	for (size_t i = 0; i < n_kt && rc == 0; i++)
+		if (kt[i].active)
+			rc = proc_record(n, out, &kt[i].sum, &zero, now_real, dur);
 	free(n->prev);
 	n->prev = cur;
 	n->n_prev = nc;
@@ -270,10 +338,11 @@ void et_netacct_close(struct et_netacct *n)
 	if (!tw_netacct_stats(n->na, &s))
 		fprintf(stderr,
 			"EventsTrace: network accounting: %lu processes (%lu exited) of %lu, "
-			"not tracked (table full) %lu, evicted early %lu, maps %lu KiB; "
-			"netatop answers %lu, refused %lu\n",
+			"not tracked (table full) %lu, evicted early %lu, folded after eviction %lu, "
+			"maps %lu KiB; netatop answers %lu, refused %lu\n",
 			(unsigned long)s.procs, (unsigned long)s.procs_exited, (unsigned long)s.capacity,
 			(unsigned long)s.proc_table_full, (unsigned long)s.evicted_pressure,
+			(unsigned long)s.folded_without_entry,
 			(unsigned long)(s.map_bytes >> 10), (unsigned long)answered,
 			(unsigned long)refused);
 	tw_netacct_close(n->na);

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <ftw.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -75,7 +76,8 @@ int cgroup_pick_hierarchy(int want, char *mount, size_t mountlen)
 	return want;
 }
 
-/* nftw has no user pointer: the walk in progress (callers are single-threaded per process) */
+/* nftw has no user pointer: the walk in progress, one at a time (walk_lock) */
+static pthread_mutex_t walk_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct {
 	struct cgroup_dir *v;
 	size_t n, cap;
@@ -115,14 +117,17 @@ int cgroup_walk(const char *mount, struct cgroup_dir **out, size_t *n)
 {
 	int rc = 0;
 
+	pthread_mutex_lock(&walk_lock);
 	memset(&walk, 0, sizeof(walk));
 	walk.root_len = strlen(mount);
+	errno = 0;
 	if (nftw(mount, walk_one, 32, FTW_PHYS | FTW_MOUNT) != 0)
 		rc = errno ? -errno : -ENOMEM;
 	qsort(walk.v, walk.n, sizeof(walk.v[0]), cmp_dir);
 	*out = walk.v;
 	*n = walk.n;
 	memset(&walk, 0, sizeof(walk));
+	pthread_mutex_unlock(&walk_lock);
 	return rc;
 }
 

@@ -64,6 +64,7 @@ struct flow_slot {
 struct tw_metrics {
 	struct tw_metrics_options o;
 	struct topn runq, runq_pairs, tcp, procs;
+	struct topn cgnet; /* per-cgroup network: the processes' deltas, added up per cgroup */
 	struct flow_slot *flows;
 	size_t n_flows;
 	uint64_t flows_untracked; /* interval records not remembered: table full */
@@ -116,6 +117,7 @@ struct tw_metrics *tw_metrics_new(const struct tw_metrics_options *o)
 	    topn_init(&m->runq_pairs, RP_WIDTH, RP_RANK, m->o.top, cap) ||
 	    topn_init(&m->tcp, TC_WIDTH, TC_FLOWS, m->o.top, cap) ||
 	    topn_init(&m->procs, NA_WIDTH, NA_RANK, m->o.top, cap > 65536 ? cap : 65536) ||
+	    topn_init(&m->cgnet, NA_WIDTH, NA_RANK, m->o.top, cap) ||
 	    !(m->flows = calloc(FLOW_TABLE_SIZE, sizeof(*m->flows)))) {
 		tw_metrics_free(m);
 		return NULL;
@@ -131,6 +133,7 @@ void tw_metrics_free(struct tw_metrics *m)
 	topn_free(&m->runq_pairs);
 	topn_free(&m->tcp);
 	topn_free(&m->procs);
+	topn_free(&m->cgnet);
 	free(m->flows);
 	free(m);
 }
@@ -308,6 +311,20 @@ void tw_metrics_observe_event(struct tw_metrics *m, const struct tw_event *ev)
 	topn_add(&m->tcp, port, side[0] == 's', port_s, side, d);
 }
 
+/* The label of a process's cgroup: its path when the embedder can name it. */
+static void netacct_cgroup_label(const struct tw_metrics *m, uint64_t id, char *out, size_t outlen)
+{
+	const char *path = NULL;
+
+	if (!id) {
+		snprintf(out, outlen, "unknown"); /* the kernel could not read it */
+		return;
+	}
+	if (m->o.cgroup_path)
+		path = m->o.cgroup_path(m->o.cgroup_path_user, id);
+	cgroup_label(id, path, out, outlen);
+}
+
 int tw_metrics_observe_netacct(struct tw_metrics *m, const struct tw_netacct_proc *procs, size_t n)
 {
 	m->netacct_seen = true;
@@ -316,9 +333,9 @@ int tw_metrics_observe_netacct(struct tw_metrics *m, const struct tw_netacct_pro
 		const struct tw_netacct_proc *p = &procs[i];
 		const struct tw_netacct_dir *dirs[6] = {&p->tcp_out, &p->tcp_in,   &p->udp_out,
 							&p->udp_in,  &p->other_out, &p->other_in};
-		char pid[16], comm[sizeof(p->comm) + 1];
+		char pid[16], comm[sizeof(p->comm) + 1], cg[512];
+		uint64_t delta[NA_WIDTH] = {0}, rank = 0;
 		struct topn_entry *e;
-		uint64_t rank = 0;
 
 		snprintf(pid, sizeof(pid), "%u", p->pid);
 		memcpy(comm, p->comm, sizeof(p->comm));
@@ -329,14 +346,29 @@ int tw_metrics_observe_netacct(struct tw_metrics *m, const struct tw_netacct_pro
 			continue;
 		}
 		e->seen = true;
+		/*
+		 * A cgroup's counters are the sums of its processes' growth since the
+		 * last reading (what cur still holds), so they keep what exited
+		 * processes had once their entries are gone. Kernel counters only
+		 * grow; a smaller value would be a new process under the same key
+		 * and counts whole.
+		 */
 		for (int k = 0; k < 6; k++) {
-			if (k < 4)
-				e->cur[NA_PAYLOAD + k] = dirs[k]->payload_bytes;
-			e->cur[NA_WIRE + k] = dirs[k]->wire_bytes;
-			e->cur[NA_PACKETS + k] = dirs[k]->packets;
+			uint64_t v[3] = {k < 4 ? dirs[k]->payload_bytes : 0, dirs[k]->wire_bytes,
+					 dirs[k]->packets};
+			size_t at[3] = {NA_PAYLOAD + (size_t)k, NA_WIRE + (size_t)k, NA_PACKETS + (size_t)k};
+
+			for (int j = k < 4 ? 0 : 1; j < 3; j++) {
+				uint64_t before = e->cur[at[j]];
+				delta[at[j]] = v[j] >= before ? v[j] - before : v[j];
+				e->cur[at[j]] = v[j];
+			}
 			rank += dirs[k]->wire_bytes + (k < 4 ? dirs[k]->payload_bytes : 0);
+			delta[NA_RANK] += delta[NA_WIRE + k] + (k < 4 ? delta[NA_PAYLOAD + k] : 0);
 		}
 		e->cur[NA_RANK] = rank;
+		netacct_cgroup_label(m, p->cgroup_id, cg, sizeof(cg));
+		topn_add(&m->cgnet, p->cgroup_id, 0, cg, NULL, delta);
 	}
 	topn_sweep(&m->procs);
 	return 0;
@@ -729,29 +761,49 @@ static void render_netacct(struct tw_metrics_buf *b, struct tw_metrics *m)
 	static const char *const proto[] = {"tcp", "tcp", "udp", "udp", "other", "other"};
 	static const char *const dir[] = {"tx", "rx", "tx", "rx", "tx", "rx"};
 	static const struct {
-		const char *name, *help;
+		const char *what, *help;
 		size_t base, n;
 	} fam[] = {
-	    {"tracewire_process_network_payload_bytes_total",
-	     "Bytes a process sent and received through sockets (socket layer payload).",
+	    {"payload_bytes_total", "Bytes sent and received through sockets (socket layer payload)",
 	     NA_PAYLOAD, 4},
-	    {"tracewire_process_network_wire_bytes_total",
-	     "Bytes of a process's packets on the interfaces, IP and link headers included.",
+	    {"wire_bytes_total", "Bytes of the packets on the interfaces, IP and link headers included",
 	     NA_WIRE, 6},
-	    {"tracewire_process_network_packets_total",
-	     "Packets of a process's sockets on the interfaces.", NA_PACKETS, 6},
+	    {"packets_total", "Packets on the interfaces", NA_PACKETS, 6},
+	};
+	/* per process (pid, comm), then per cgroup (the sums of its processes, exited ones too) */
+	static const struct {
+		const char *prefix, *whose, *l1, *l2;
+		size_t set;
+	} of[] = {
+	    {"tracewire_process_network_", "of a process", "pid", "comm", 0},
+	    {"tracewire_cgroup_network_", "of the processes of a cgroup", "cgroup", NULL, 1},
 	};
 
-	for (size_t f = 0; f < sizeof(fam) / sizeof(fam[0]); f++) {
-		tw_metrics_family(b, fam[f].name, "counter", fam[f].help);
-		struct series se;
-		for (size_t it = 0; series_next(&m->procs, &it, &se);) {
-		const char *pid = se.l1, *comm = se.l2;
-		const uint64_t *vals = se.v;
-			for (size_t k = 0; k < fam[f].n; k++) {
-				const char *l[] = {"pid",       pid,    "comm", comm, "protocol",
-						   proto[k], "direction", dir[k], NULL};
-				tw_metrics_sample_u64(b, fam[f].name, l, vals[fam[f].base + k]);
+	for (size_t o = 0; o < sizeof(of) / sizeof(of[0]); o++) {
+		const struct topn *t = of[o].set ? &m->cgnet : &m->procs;
+
+		for (size_t f = 0; f < sizeof(fam) / sizeof(fam[0]); f++) {
+			char name[128], help[256];
+			struct series se;
+
+			snprintf(name, sizeof(name), "%s%s", of[o].prefix, fam[f].what);
+			snprintf(help, sizeof(help), "%s %s.", fam[f].help, of[o].whose);
+			tw_metrics_family(b, name, "counter", help);
+			for (size_t it = 0; series_next(t, &it, &se);) {
+				for (size_t k = 0; k < fam[f].n; k++) {
+					const char *l[9] = {of[o].l1, se.l1}, **p = l + 2;
+
+					if (of[o].l2) {
+						*p++ = of[o].l2;
+						*p++ = se.l2;
+					}
+					*p++ = "protocol";
+					*p++ = proto[k];
+					*p++ = "direction";
+					*p++ = dir[k];
+					*p = NULL;
+					tw_metrics_sample_u64(b, name, l, se.v[fam[f].base + k]);
+				}
 			}
 		}
 	}
@@ -811,6 +863,7 @@ int tw_metrics_render(struct tw_metrics *m, const struct tw_metrics_health *h,
 	}
 	if (m && m->netacct_seen) {
 		topn_select(&m->procs);
+		topn_select(&m->cgnet);
 		render_netacct(out, m);
 	}
 	return out->oom ? -ENOMEM : 0;

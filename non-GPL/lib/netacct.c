@@ -13,6 +13,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,22 +24,27 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
+#include "cgroup_paths.h"
 #include "net_probes.h"
 #include "netacct.skel.h"
+#include "prog_stats.h"
 #include "tracewire_netacct.h"
 #include "tracewire_netacct_wire.h"
+#include "tracewire_sched_wire.h"
 
 #define NA_DEFAULT_MAX_PROCS 16384
 #define NA_DEFAULT_RETAIN_MS 60000
-#define NA_MAX_LINKS 8
+#define NA_MAX_LINKS 16
 
 struct tw_netacct {
 	struct netacct_bpf *skel;
 	struct bpf_link *links[NA_MAX_LINKS];
 	size_t n_links;
+	struct bpf_link *fold_iter; /* tw_na_fold over the socket storage */
 	int procs_fd, buckets_fd, stats_fd;
 	uint32_t max_procs;
 	uint64_t retain_ns;
+	bool per_thread;
 	int ncpus;
 	pthread_mutex_t lock;
 	uint64_t evicted_retention, evicted_pressure;
@@ -48,6 +54,13 @@ struct tw_netacct {
 	pthread_mutex_t stop_lock;
 	pthread_cond_t stop_cond;
 	bool stopping;
+	/* cgroup ids of the entries back to paths (tw_netacct_cgroup_path), under cg_lock */
+	int hierarchy;
+	char cg_mount[PATH_MAX];
+	pthread_mutex_t cg_lock;
+	struct cgroup_dir *cg_dirs;
+	size_t n_cg_dirs;
+	uint64_t cg_walked_ns; /* a miss walks the hierarchy again at most once a second */
 };
 
 void tw_netacct_options_init(struct tw_netacct_options *o)
@@ -55,6 +68,7 @@ void tw_netacct_options_init(struct tw_netacct_options *o)
 	memset(o, 0, sizeof(*o));
 	o->max_procs = NA_DEFAULT_MAX_PROCS;
 	o->retain_ms = NA_DEFAULT_RETAIN_MS;
+	o->cgroup_hierarchy = -1;
 }
 
 static uint64_t clock_ns(clockid_t id)
@@ -135,11 +149,40 @@ void tw_netacct_close(struct tw_netacct *na)
 	}
 	pthread_cond_destroy(&na->stop_cond);
 	pthread_mutex_destroy(&na->stop_lock);
+	bpf_link__destroy(na->fold_iter);
 	for (size_t i = 0; i < na->n_links; i++)
 		bpf_link__destroy(na->links[i]);
 	netacct_bpf__destroy(na->skel);
 	pthread_mutex_destroy(&na->lock);
+	pthread_mutex_destroy(&na->cg_lock);
+	cgroup_dirs_free(na->cg_dirs, na->n_cg_dirs);
 	free(na);
+}
+
+int tw_netacct_cgroup_path(struct tw_netacct *na, uint64_t cgroup_id, char *buf, size_t len)
+{
+	const struct cgroup_dir *d;
+	uint64_t now = clock_ns(CLOCK_MONOTONIC);
+	int rc = -ENOENT;
+
+	if (!cgroup_id || !na->cg_mount[0])
+		return -ENOENT;
+	pthread_mutex_lock(&na->cg_lock);
+	d = cgroup_find(na->cg_dirs, na->n_cg_dirs, cgroup_id);
+	if (!d && now - na->cg_walked_ns >= 1000000000ull) { /* a cgroup made since the last walk */
+		cgroup_dirs_free(na->cg_dirs, na->n_cg_dirs);
+		na->cg_dirs = NULL;
+		na->n_cg_dirs = 0;
+		cgroup_walk(na->cg_mount, &na->cg_dirs, &na->n_cg_dirs); /* partial on error: fine */
+		na->cg_walked_ns = now;
+		d = cgroup_find(na->cg_dirs, na->n_cg_dirs, cgroup_id);
+	}
+	if (d) {
+		snprintf(buf, len, "%s", d->path);
+		rc = 0;
+	}
+	pthread_mutex_unlock(&na->cg_lock);
+	return rc;
 }
 
 static int na_fail(struct tw_netacct *na, char *err, size_t errlen, int rc, const char *what)
@@ -153,7 +196,6 @@ int tw_netacct_open(struct tw_netacct **out, const struct tw_netacct_options *o,
 		    size_t errlen)
 {
 	struct tw_netacct *na;
-	struct bpf_program *cg_progs[3];
 	libbpf_print_fn_t old_print;
 	const char *root;
 	int rc, cg_fd;
@@ -168,6 +210,7 @@ int tw_netacct_open(struct tw_netacct **out, const struct tw_netacct_options *o,
 		return -ENOMEM;
 	pthread_mutex_init(&na->lock, NULL);
 	pthread_mutex_init(&na->stop_lock, NULL);
+	pthread_mutex_init(&na->cg_lock, NULL);
 	{
 		pthread_condattr_t ca;
 		pthread_condattr_init(&ca);
@@ -187,6 +230,11 @@ int tw_netacct_open(struct tw_netacct **out, const struct tw_netacct_options *o,
 		libbpf_set_print(old_print);
 		return na_fail(na, err, errlen, rc, "opening the probes");
 	}
+	/* as the run-queue latency companion names cgroups (cgroup_paths.c) */
+	na->hierarchy = cgroup_pick_hierarchy(o->cgroup_hierarchy, na->cg_mount, sizeof(na->cg_mount));
+	na->skel->rodata->tw_cfg_sched_hierarchy = (uint32_t)na->hierarchy;
+	na->per_thread = o->per_thread;
+	na->skel->rodata->tw_cfg_na_per_thread = o->per_thread;
 	rc = bpf_map__set_max_entries(na->skel->maps.tw_na_procs, na->max_procs);
 	if (rc) {
 		libbpf_set_print(old_print);
@@ -200,40 +248,65 @@ int tw_netacct_open(struct tw_netacct **out, const struct tw_netacct_options *o,
 	na->buckets_fd = bpf_map__fd(na->skel->maps.tw_na_buckets);
 	na->stats_fd = bpf_map__fd(na->skel->maps.tw_na_stats);
 
-	/* process-context hooks first, so sockets have owners before packets are counted */
-	struct bpf_program *tps[] = {na->skel->progs.tw_na_exec, na->skel->progs.tw_na_exit,
-				     na->skel->progs.tw_na_send, na->skel->progs.tw_na_recv};
-	for (size_t i = 0; i < sizeof(tps) / sizeof(tps[0]); i++) {
-		struct bpf_link *l = bpf_program__attach(tps[i]);
-		if (!l)
-			return na_fail(na, err, errlen, -errno, bpf_program__name(tps[i]));
-		na->links[na->n_links++] = l;
-	}
 	root = tw_cgroup2_root();
 	if (!root)
 		return na_fail(na, err, errlen, -ENOENT, "no cgroup v2 hierarchy to attach to");
 	cg_fd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (cg_fd < 0)
 		return na_fail(na, err, errlen, -errno, root);
-	cg_progs[0] = na->skel->progs.tw_na_sock_create;
-	cg_progs[1] = na->skel->progs.tw_na_egress;
-	cg_progs[2] = na->skel->progs.tw_na_ingress;
-	for (size_t i = 0; i < 3; i++) {
-		struct bpf_link *l = bpf_program__attach_cgroup(cg_progs[i], cg_fd);
+	/*
+	 * sock_release first: a socket that counts in its own storage must not
+	 * be closed unseen. Then the process-context hooks, so sockets have
+	 * owners before packets are counted.
+	 */
+	struct bpf_program *progs[] = {na->skel->progs.tw_na_sock_release,
+				       na->skel->progs.tw_na_exec,   na->skel->progs.tw_na_exit,
+				       na->skel->progs.tw_na_send,   na->skel->progs.tw_na_recv,
+				       na->skel->progs.tw_na_sock_create,
+				       na->skel->progs.tw_na_egress, na->skel->progs.tw_na_ingress};
+	for (size_t i = 0; i < sizeof(progs) / sizeof(progs[0]); i++) {
+		enum bpf_attach_type t = bpf_program__expected_attach_type(progs[i]);
+		bool cg = t == BPF_CGROUP_INET_SOCK_CREATE || t == BPF_CGROUP_INET_SOCK_RELEASE ||
+			  t == BPF_CGROUP_INET_EGRESS || t == BPF_CGROUP_INET_INGRESS;
+		struct bpf_link *l = cg ? bpf_program__attach_cgroup(progs[i], cg_fd)
+					: bpf_program__attach(progs[i]);
 		if (!l) {
 			rc = -errno;
 			close(cg_fd);
-			return na_fail(na, err, errlen, rc, bpf_program__name(cg_progs[i]));
+			return na_fail(na, err, errlen, rc, bpf_program__name(progs[i]));
 		}
 		na->links[na->n_links++] = l;
 	}
 	close(cg_fd); /* the links hold the cgroup */
+	na->fold_iter = tw_map_iter_attach(na->skel->obj, "tw_na_fold", "tw_na_owners");
+	if (!na->fold_iter)
+		return na_fail(na, err, errlen, -errno, "tw_na_fold");
 	rc = pthread_create(&na->maint, NULL, maintenance, na);
 	if (rc)
 		return na_fail(na, err, errlen, -rc, "starting the retention thread");
 	na->maint_started = true;
 	*out = na;
 	return 0;
+}
+
+/*
+ * Move the counts the kernel keeps per socket into the process entries
+ * (tw_na_fold runs once per socket storage; it writes nothing to read).
+ * Before every read, so a reader sees all traffic up to now, and before
+ * eviction, so an exited process's last counts reach its entry in time.
+ */
+static int fold_sockets(struct tw_netacct *na)
+{
+	char buf[64];
+	ssize_t n;
+	int fd = bpf_iter_create(bpf_link__fd(na->fold_iter));
+
+	if (fd < 0)
+		return -errno;
+	while ((n = read(fd, buf, sizeof(buf))) > 0)
+		;
+	close(fd);
+	return n < 0 ? -errno : 0;
 }
 
 /* Every key of the process table (a snapshot: entries come and go meanwhile). */
@@ -278,17 +351,23 @@ static void fill_dir(struct tw_netacct_dir *d, const struct tw_na_proc *v, int p
 }
 
 static void to_proc(const struct tw_na_key *k, const struct tw_na_proc *v, int64_t boot_to_epoch_ns,
-		    struct tw_netacct_proc *p)
+		    bool per_thread, struct tw_netacct_proc *p)
 {
 	memset(p, 0, sizeof(*p));
-	p->pid = k->tgid;
-	p->start_boot_ns = k->start_ns;
-	p->start_epoch_s = (uint64_t)(((int64_t)k->start_ns + boot_to_epoch_ns) / 1000000000);
+	/* the process; a per-thread entry's key is its thread */
+	p->pid = v->tgid;
+	p->start_boot_ns = v->proc_start_ns;
+	if (per_thread) {
+		p->tid = k->id;
+		p->thread_start_boot_ns = k->start_ns;
+	}
+	p->start_epoch_s = (uint64_t)(((int64_t)p->start_boot_ns + boot_to_epoch_ns) / 1000000000);
 	memcpy(p->comm, v->comm, sizeof(p->comm));
 	p->comm[sizeof(p->comm) - 1] = '\0';
 	p->exited = v->flags & TW_NA_PROC_EXITED;
 	p->kthread = v->flags & TW_NA_PROC_KTHREAD;
 	p->exit_boot_ns = v->exit_ns;
+	p->cgroup_id = v->cgroup_id;
 	fill_dir(&p->tcp_out, v, TW_NA_TCP_SND_CALLS, TW_NA_PROTO_TCP, TW_NA_DIR_OUT);
 	fill_dir(&p->tcp_in, v, TW_NA_TCP_RCV_CALLS, TW_NA_PROTO_TCP, TW_NA_DIR_IN);
 	fill_dir(&p->udp_out, v, TW_NA_UDP_SND_CALLS, TW_NA_PROTO_UDP, TW_NA_DIR_OUT);
@@ -307,6 +386,7 @@ int tw_netacct_read(struct tw_netacct *na, struct tw_netacct_proc **out, size_t 
 	int rc;
 
 	pthread_mutex_lock(&na->lock);
+	fold_sockets(na); /* should it fail, the counts are read a fold behind, not lost */
 	rc = all_keys(na, &keys, &nk);
 	pthread_mutex_unlock(&na->lock);
 	if (rc)
@@ -319,7 +399,7 @@ int tw_netacct_read(struct tw_netacct *na, struct tw_netacct_proc **out, size_t 
 	for (size_t i = 0; i < nk; i++) {
 		if (bpf_map_lookup_elem(na->procs_fd, &keys[i], &v))
 			continue; /* evicted meanwhile */
-		to_proc(&keys[i], &v, boot_to_epoch, &procs[cnt++]);
+		to_proc(&keys[i], &v, boot_to_epoch, na->per_thread, &procs[cnt++]);
 	}
 	free(keys);
 	*out = procs;
@@ -337,9 +417,12 @@ int tw_netacct_lookup(struct tw_netacct *na, uint32_t pid, uint64_t start_boot_n
 	if (rc)
 		return rc;
 	for (size_t i = 0; i < n; i++) {
-		if (procs[i].pid != pid || (start_boot_ns && procs[i].start_boot_ns != start_boot_ns))
+		uint32_t id = na->per_thread ? procs[i].tid : procs[i].pid;
+		uint64_t start = na->per_thread ? procs[i].thread_start_boot_ns : procs[i].start_boot_ns;
+		if (id != pid || (start_boot_ns && start != start_boot_ns))
 			continue;
-		if (best == (size_t)-1 || procs[i].start_boot_ns > procs[best].start_boot_ns)
+		if (best == (size_t)-1 || start > (na->per_thread ? procs[best].thread_start_boot_ns
+								 : procs[best].start_boot_ns))
 			best = i;
 	}
 	if (best != (size_t)-1)
@@ -358,6 +441,7 @@ int tw_netacct_tick(struct tw_netacct *na)
 	int rc;
 
 	pthread_mutex_lock(&na->lock);
+	fold_sockets(na); /* exited processes' sockets were folded at close anyway */
 	rc = all_keys(na, &keys, &nk);
 	if (rc)
 		goto out;
@@ -477,6 +561,7 @@ int tw_netacct_stats(struct tw_netacct *na, struct tw_netacct_stats *out)
 	out->gso_skbs = sums[TW_NA_STAT_GSO_SKBS];
 	out->gso_extra_packets = sums[TW_NA_STAT_GSO_EXTRA_PKTS];
 	out->gso_extra_bytes = sums[TW_NA_STAT_GSO_EXTRA_BYTES];
+	out->folded_without_entry = sums[TW_NA_STAT_FOLD_NO_ENTRY];
 	pthread_mutex_lock(&na->lock);
 	out->evicted_retention = na->evicted_retention;
 	out->evicted_pressure = na->evicted_pressure;
@@ -485,4 +570,12 @@ int tw_netacct_stats(struct tw_netacct *na, struct tw_netacct_stats *out)
 			 map_memlock(na->stats_fd) +
 			 map_memlock(bpf_map__fd(na->skel->maps.tw_na_owners));
 	return 0;
+}
+
+int tw_netacct_prog_stats(struct tw_netacct *na, struct tw_prog_stats *out, size_t max)
+{
+	size_t n = 0;
+	int rc = tw_object_prog_stats(na->skel->obj, out, max, &n);
+
+	return rc ? rc : (int)n;
 }

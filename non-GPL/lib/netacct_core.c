@@ -94,3 +94,67 @@ size_t tw_netacct_plan_eviction(const uint64_t *exit_ns, size_t n, uint64_t now_
 	free(ex);
 	return marked;
 }
+
+static int by_process(const void *a, const void *b)
+{
+	const struct tw_netacct_proc *x = a, *y = b;
+
+	if (x->pid != y->pid)
+		return x->pid < y->pid ? -1 : 1;
+	if (x->start_boot_ns != y->start_boot_ns)
+		return x->start_boot_ns < y->start_boot_ns ? -1 : 1;
+	return (x->tid != x->pid) - (y->tid != y->pid); /* the main thread first: its comm */
+}
+
+static void add_dir(struct tw_netacct_dir *to, const struct tw_netacct_dir *d)
+{
+	to->calls += d->calls;
+	to->payload_bytes += d->payload_bytes;
+	to->packets += d->packets;
+	to->wire_bytes += d->wire_bytes;
+}
+
+size_t tw_netacct_merge_threads(struct tw_netacct_proc *p, size_t n)
+{
+	size_t out = 0;
+
+	qsort(p, n, sizeof(*p), by_process);
+	for (size_t i = 0; i < n; i++) {
+		struct tw_netacct_proc *m = &p[out];
+
+		if (out && m[-1].pid == p[i].pid && m[-1].start_boot_ns == p[i].start_boot_ns) {
+			m--;
+			add_dir(&m->tcp_out, &p[i].tcp_out);
+			add_dir(&m->tcp_in, &p[i].tcp_in);
+			add_dir(&m->udp_out, &p[i].udp_out);
+			add_dir(&m->udp_in, &p[i].udp_in);
+			add_dir(&m->other_out, &p[i].other_out);
+			add_dir(&m->other_in, &p[i].other_in);
+			/* the process has exited when its last thread has */
+			m->exited = m->exited && p[i].exited;
+			if (p[i].exit_boot_ns > m->exit_boot_ns)
+				m->exit_boot_ns = p[i].exit_boot_ns;
+			continue;
+		}
+		if (out != i)
+			*m = p[i];
+		m->tid = 0;
+		m->thread_start_boot_ns = 0;
+		out++;
+	}
+	return out;
+}
+
+void tw_netacct_kthread_name(const char *comm, char out[16])
+{
+	size_t i = 0;
+
+	/* kworker/u8:2, ksoftirqd/1, irq/24-eth0: the name before the instance */
+	while (i < 15 && comm[i] && comm[i] != '/')
+		i++;
+	if (i == 0) /* "/..." or empty: keep what there is */
+		while (i < 15 && comm[i])
+			i++;
+	memcpy(out, comm, i);
+	memset(out + i, 0, 16 - i);
+}

@@ -117,7 +117,22 @@ static int send_all(int fd, const unsigned char *buf, size_t len)
 	return 0;
 }
 
-/* One answer: every process, then the id-0 record. */
+static int by_pid_then_start(const void *a, const void *b)
+{
+	const struct tw_netacct_proc *x = a, *y = b;
+
+	if (x->pid != y->pid)
+		return x->pid < y->pid ? -1 : 1;
+	return x->start_boot_ns < y->start_boot_ns ? -1 : x->start_boot_ns > y->start_boot_ns;
+}
+
+/*
+ * One answer: every process, then the id-0 record. atop files the records
+ * by pid alone, the last one winning, so when a pid was reused (an exited
+ * process still retained, a live one with the same pid) only the newest
+ * holder of the pid is sent; else atop would show the exited one's counters
+ * for the live one about half the time.
+ */
 static int answer(struct tw_netatop_server *s, int fd)
 {
 	unsigned char buf[SRV_BATCH * TW_NETATOP_RECORD_SIZE];
@@ -127,9 +142,13 @@ static int answer(struct tw_netatop_server *s, int fd)
 
 	if (rc)
 		return rc;
+	n = tw_netacct_merge_threads(procs, n); /* atop counts processes */
+	qsort(procs, n, sizeof(*procs), by_pid_then_start);
 	for (size_t i = 0; i < n; i++) {
 		if (procs[i].pid == 0)
 			continue; /* id 0 is the terminator: never a process */
+		if (i + 1 < n && procs[i + 1].pid == procs[i].pid)
+			continue; /* an older holder of this pid */
 		tw_netatop_encode(&procs[i], buf + in_buf * TW_NETATOP_RECORD_SIZE);
 		if (++in_buf == SRV_BATCH) {
 			if (send_all(fd, buf, sizeof(buf))) {
@@ -268,6 +287,7 @@ int tw_netatop_server_start(struct tw_netatop_server **out, struct tw_netacct *n
 {
 	struct tw_netatop_server *s = calloc(1, sizeof(*s));
 	struct sockaddr_un sa;
+	struct stat st;
 	int rc;
 
 	*out = NULL;
@@ -298,7 +318,10 @@ int tw_netatop_server_start(struct tw_netatop_server **out, struct tw_netacct *n
 	if (path_answers(&sa))
 		return srv_fail(s, err, errlen, 0,
 				"another server (netatop-bpf?) answers there; not taking it over");
-	unlink(path); /* stale, from a server that died */
+	/* a socket nobody answers on is stale, from a server that died; anything else is not ours */
+	if (!lstat(path, &st) && !S_ISSOCK(st.st_mode))
+		return srv_fail(s, err, errlen, 0, "the path exists and is not a socket; not removing it");
+	unlink(path);
 	s->listen_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (s->listen_fd < 0)
 		return srv_fail(s, err, errlen, errno, "socket");

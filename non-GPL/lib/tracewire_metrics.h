@@ -19,8 +19,8 @@
  * A tw_metrics is used by one thread at a time (the one that feeds it). Every
  * metric name and label is listed in docs/metrics.md.
  *
- * Bounded label cardinality: per-process network bytes, TCP destination ports
- * and cgroups are shown for at most `top` keys each, plus one series labelled
+ * Bounded label cardinality: per-process and per-cgroup network bytes, TCP
+ * destination ports and cgroups are shown for at most `top` keys each, plus one series labelled
  * "other". A key gets one of the `top` slots when a slot is free at a render
  * (the largest keys first) and keeps it while it exists, so that every series
  * is a true counter; traffic of keys without a slot is added to "other", which
@@ -58,6 +58,13 @@ struct tw_metrics_options {
 	/* The local ephemeral port range, to tell the service port of a TCP flow from the
 	   client's port; 0/0: read /proc/sys/net/ipv4/ip_local_port_range (32768-60999 if not). */
 	uint16_t ephemeral_lo, ephemeral_hi;
+	/*
+	 * Names a process's cgroup (tw_netacct_proc.cgroup_id) for the per-cgroup
+	 * network series, e.g. tw_netacct_cgroup_path(); NULL, or a NULL answer:
+	 * the label is "id:N".
+	 */
+	const char *(*cgroup_path)(void *user, uint64_t cgroup_id);
+	void *cgroup_path_user;
 };
 void tw_metrics_options_init(struct tw_metrics_options *o);
 

@@ -31,6 +31,18 @@ struct tw_netacct_options {
 	uint32_t max_procs;      /* process table size; default 16384 */
 	uint32_t retain_ms;      /* counters of exited processes kept this long; default 60000 */
 	bool verbose;            /* libbpf/verifier log to stderr */
+	/*
+	 * Which hierarchy names tw_netacct_proc.cgroup_id: the values of
+	 * tw_sched_options.hierarchy (enum tw_sched_hierarchy in
+	 * tracewire_sched.h); default -1, chosen as the scheduler probe does:
+	 * v2 on pure v2 hosts, else the v1 cpu controller, else v1 memory.
+	 */
+	int cgroup_hierarchy;
+	/*
+	 * One entry per thread instead of per process (tw_netacct_proc.tid).
+	 * The atop server still answers per process (it sums the threads).
+	 */
+	bool per_thread;
 };
 
 void tw_netacct_options_init(struct tw_netacct_options *o);
@@ -51,6 +63,19 @@ struct tw_netacct_proc {
 	struct tw_netacct_dir tcp_out, tcp_in, udp_out, udp_in;
 	/* other IP protocols over sockets the process owns (ICMP echo, raw): wire only */
 	struct tw_netacct_dir other_out, other_in;
+	/*
+	 * The cgroup the process was in when its entry was made (its first
+	 * socket or send/receive call), as the scheduler probe names cgroups:
+	 * the directory's inode number in the chosen hierarchy. 0 if unknown.
+	 */
+	uint64_t cgroup_id;
+	/*
+	 * per_thread only (else 0): the thread this entry counts, and its start
+	 * (boot clock); pid and start_boot_ns stay those of its process. Every
+	 * flag (exited, ...) is then the thread's.
+	 */
+	uint32_t tid;
+	uint64_t thread_start_boot_ns;
 };
 
 /* Unattributed traffic, per interface index, as in GPL/wire/tracewire_netacct.h. */
@@ -77,6 +102,12 @@ struct tw_netacct_stats {
 	uint64_t evicted_pressure;   /* exited entries dropped early: table nearly full */
 	uint64_t gso_skbs, gso_extra_packets, gso_extra_bytes; /* segment corrections */
 	uint64_t map_bytes;          /* memory of the accounting maps (kernel's memlock figure) */
+	/*
+	 * kernel: a socket's counts reached its owner's entry only after the
+	 * entry was evicted (a socket outliving its owner's retention): wire
+	 * counts bucketed under ifindex 0, payload counts lost
+	 */
+	uint64_t folded_without_entry;
 };
 
 struct tw_netacct;
@@ -90,12 +121,32 @@ int tw_netacct_tick(struct tw_netacct *na);
 
 /* All processes now in the table (live and retained exited ones); free(*out) after use. */
 int tw_netacct_read(struct tw_netacct *na, struct tw_netacct_proc **out, size_t *n);
-/* One process (tgid; start_boot_ns 0: the newest entry of that tgid). -ENOENT if unknown. */
+/*
+ * One process (tgid; start_boot_ns 0: the newest entry of that tgid). With
+ * per_thread, one thread: pid is a tid and start_boot_ns the thread's start.
+ * -ENOENT if unknown.
+ */
 int tw_netacct_lookup(struct tw_netacct *na, uint32_t pid, uint64_t start_boot_ns,
 		      struct tw_netacct_proc *out);
 /* Unattributed buckets (summed over CPUs); free(*out) after use. */
 int tw_netacct_buckets(struct tw_netacct *na, struct tw_netacct_bucket **out, size_t *n);
 int tw_netacct_stats(struct tw_netacct *na, struct tw_netacct_stats *out);
+
+/*
+ * The path of a tw_netacct_proc.cgroup_id in its hierarchy ("/" for the
+ * root, "/system.slice/x.service", ...) into buf. -ENOENT if the cgroup is
+ * gone (or unknown: cgroup_id 0). A cgroup made since the last lookup is
+ * found by walking the hierarchy again, at most once a second.
+ */
+int tw_netacct_cgroup_path(struct tw_netacct *na, uint64_t cgroup_id, char *buf, size_t len);
+
+struct tw_prog_stats; /* tracewire.h */
+/*
+ * Kernel run statistics of the accounting programs (run_time_ns needs
+ * kernel.bpf_stats_enabled), up to max of them into out. Returns how many
+ * programs are loaded (possibly more than max), or -errno.
+ */
+int tw_netacct_prog_stats(struct tw_netacct *na, struct tw_prog_stats *out, size_t max);
 
 /*
  * atop-compatible server (atop's netatop-bpf client, atop 2.9 or later with
@@ -129,6 +180,20 @@ void tw_netatop_encode_end(unsigned char out[TW_NETATOP_RECORD_SIZE]);
  */
 size_t tw_netacct_plan_eviction(const uint64_t *exit_ns, size_t n, uint64_t now_ns,
 				uint64_t retain_ns, size_t high_water, bool *evict, size_t *early);
+
+/*
+ * Per-thread entries (per_thread) summed into one per process, in place,
+ * sorted by pid; the main thread's comm is kept. Returns the new count.
+ * Per-process entries pass through unchanged (but sorted).
+ */
+size_t tw_netacct_merge_threads(struct tw_netacct_proc *p, size_t n);
+
+/*
+ * The name kernel threads are grouped by in per-interval output: the comm
+ * up to its first '/' (kworker/u8:2 -> kworker, ksoftirqd/0 -> ksoftirqd),
+ * NUL-padded to 16 bytes.
+ */
+void tw_netacct_kthread_name(const char *comm, char out[16]);
 
 #ifdef __cplusplus
 }

@@ -2,7 +2,7 @@
 /*
  * Benchmark floor for network accounting: attaches the do-nothing programs
  * of netacct_floor.bpf.c on exactly the hooks of netacct.bpf.c (sock_create,
- * cgroup_skb egress and ingress on the cgroup v2 root, the sock_send_length
+ * sock_release, cgroup_skb egress and ingress on the cgroup v2 root, the sock_send_length
  * and sock_recv_length BTF tracepoints), prints "attached" and holds them
  * until SIGINT or SIGTERM.
  */
@@ -26,7 +26,7 @@ static void on_signal(int sig)
 int main(void)
 {
 	struct netacct_floor_bpf *s = netacct_floor_bpf__open_and_load();
-	struct bpf_link *links[5] = {0};
+	struct bpf_link *links[6] = {0};
 	struct mntent *m;
 	FILE *f;
 	int cg = -1, rc = 1;
@@ -52,7 +52,8 @@ int main(void)
 	links[2] = bpf_program__attach_cgroup(s->progs.tw_naf_ingress, cg);
 	links[3] = bpf_program__attach(s->progs.tw_naf_send);
 	links[4] = bpf_program__attach(s->progs.tw_naf_recv);
-	for (int i = 0; i < 5; i++)
+	links[5] = bpf_program__attach_cgroup(s->progs.tw_naf_sock_release, cg);
+	for (int i = 0; i < 6; i++)
 		if (!links[i]) {
 			fprintf(stderr, "netacct_floor: attaching program %d failed\n", i);
 			goto out;
@@ -65,7 +66,7 @@ int main(void)
 		pause();
 	rc = 0;
 out:
-	for (int i = 0; i < 5; i++)
+	for (int i = 0; i < 6; i++)
 		bpf_link__destroy(links[i]);
 	if (cg >= 0)
 		close(cg);

@@ -5,7 +5,10 @@
 # 50 execs of /bin/true and 5 HTTP requests by curl (to EventsTrace's own endpoint, so TCP flows
 # exist) run under --pid-tree; once the workload has stopped and a scrape taken after that is
 # stored, the counters Prometheus holds must equal the ones EventsTrace reports in its final
-# STATS record, and what it printed (execs, TCP flows and their bytes).
+# STATS record, and what it printed (execs, TCP flows and their bytes). The workload runs in a
+# cgroup of its own: the per-cgroup network series must equal the payload its curl flows wrote
+# and read. kernel.bpf_stats_enabled is on meanwhile: every BPF object's programs (events,
+# run-queue latency, network accounting) report their runs.
 # Usage: test_metrics_prometheus.sh EVENTSTRACE
 set -uo pipefail
 ET=$1
@@ -17,6 +20,8 @@ fail=0
 etpid=
 prompid=
 wpid=
+cg=
+stats_old=
 
 ok() { echo "PASS: $1"; pass=$((pass + 1)); }
 ko() { echo "FAIL: $1"; fail=$((fail + 1)); }
@@ -25,6 +30,8 @@ cleanup() {
 	[ -n "$etpid" ] && kill -INT "$etpid" 2>/dev/null && wait "$etpid" 2>/dev/null
 	[ -n "$prompid" ] && kill "$prompid" 2>/dev/null && wait "$prompid" 2>/dev/null
 	[ -n "$wpid" ] && kill "$wpid" 2>/dev/null
+	[ -n "$stats_old" ] && sysctl -qw kernel.bpf_stats_enabled="$stats_old"
+	[ -n "$cg" ] && { wait "$wpid" 2>/dev/null; rmdir "$cg" 2>/dev/null; }
 	rm -rf "$T"
 }
 trap cleanup EXIT
@@ -67,10 +74,24 @@ sh -c 'read x < "$1"; i=0; while [ $i -lt "$3" ]; do /bin/true; i=$((i + 1)); do
 	i=0; while [ $i -lt "$4" ]; do curl -s -o /dev/null "$5"; i=$((i + 1)); done; read y < "$2"' \
 	sh "$T/go" "$T/end" "$N" "$C" "http://127.0.0.1:$EPORT/metrics" &
 wpid=$!
+# in a cgroup of its own, in the hierarchy the library names cgroups by (v2 on unified hosts,
+# else the v1 cpu controller)
+if [ -e /sys/fs/cgroup/cgroup.controllers ]; then
+	cgroot=/sys/fs/cgroup
+else
+	cgroot=$(awk '$0 ~ / - cgroup / && $NF ~ /(^|,)cpu(,|$)/ { print $5; exit }' /proc/self/mountinfo)
+fi
+cgname=tw-it-metrics-$$
+cg=$cgroot/$cgname
+mkdir "$cg" && echo "$wpid" >"$cg/cgroup.procs"
+check "the workload is in cgroup $cg" grep -qx "$wpid" "$cg/cgroup.procs"
+stats_old=$(sysctl -n kernel.bpf_stats_enabled)
+sysctl -qw kernel.bpf_stats_enabled=1
 
 # --- EventsTrace with the endpoint on that port ---
 "$ET" --process-exec --process-fork --process-exit --network-tcp-metrics --pid-tree "$wpid" \
-	--stats-json=stream --runqlat=1 --metrics-listen "127.0.0.1:$EPORT" --metrics-interval-ms 200 \
+	--stats-json=stream --runqlat=1 --net-bandwidth 3600 \
+	--metrics-listen "127.0.0.1:$EPORT" --metrics-interval-ms 200 \
 	>"$T/events" 2>"$T/err" &
 etpid=$!
 for _ in $(seq 300); do grep -q STREAM_START "$T/events" 2>/dev/null && break; sleep 0.1; done
@@ -112,6 +133,8 @@ flows=$(grep -c . "$T/flows")
 check "EventsTrace printed the $C TCP flows of curl (got $flows)" test "$flows" -eq "$C"
 flow_rx=$(grep -o '"bytes_received":[0-9]*' "$T/flows" | cut -d: -f2 | awk '{ s += $1 } END { print s + 0 }')
 flow_rtt=$(grep -o '"srtt_us":[0-9]*' "$T/flows" | cut -d: -f2 | awk '$1 > 0 { n++ } END { print n + 0 }')
+flow_written=$(grep -o '"app_bytes_written":[0-9]*' "$T/flows" | cut -d: -f2 | awk '{ s += $1 } END { print s + 0 }')
+flow_read=$(grep -o '"app_bytes_read":[0-9]*' "$T/flows" | cut -d: -f2 | awk '{ s += $1 } END { print s + 0 }')
 done_at=$(date +%s.%N)
 
 # a scrape that started after the workload stopped and after the next render (200 ms) is stored
@@ -141,6 +164,13 @@ prom_inf_mismatch=$(curl -s --get --data-urlencode \
 	'query=tracewire_runqueue_latency_seconds_bucket{le="+Inf"} != ignoring(le) tracewire_runqueue_latency_seconds_count' \
 	"http://127.0.0.1:$PP/api/v1/query")
 prom_scrapes=$(query 'tracewire_metrics_scrapes_total')
+cgsel="cgroup=\"/$cgname\",protocol=\"tcp\""
+prom_cg_tx=$(query "tracewire_cgroup_network_payload_bytes_total{$cgsel,direction=\"tx\"}")
+prom_cg_rx=$(query "tracewire_cgroup_network_payload_bytes_total{$cgsel,direction=\"rx\"}")
+prom_cg_wire=$(query "tracewire_cgroup_network_wire_bytes_total{$cgsel,direction=\"rx\"}")
+prom_runs_sched=$(query 'tracewire_bpf_program_runs_total{program="tw_sched_switch"}')
+prom_runs_na=$(query 'tracewire_bpf_program_runs_total{program="tw_na_send"}')
+prom_runs_exec=$(query 'tracewire_bpf_program_runs_total{program="tw_process_exec"}')
 curl -s "http://127.0.0.1:$EP/metrics" >"$T/live.prom"
 check "promtool check metrics passes on the live endpoint" promtool check metrics <"$T/live.prom"
 check "GET / is 404, not the metrics" test "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$EP/")" = 404
@@ -178,5 +208,14 @@ check "every histogram's +Inf bucket equals its _count (the query succeeds, with
 # the count a scrape carries is the one of the last render before it: the earlier scrapes
 check "the endpoint counted the scrapes (${prom_scrapes:-none} >= 1)" \
 	awk -v c="${prom_scrapes:-0}" 'BEGIN { exit !(c >= 1) }'
+check "cgroup /$cgname: TCP payload sent ${prom_cg_tx:-none} == the curl flows' app_bytes_written $flow_written" \
+	test "${prom_cg_tx:-x}" = "$flow_written" -a "$flow_written" -gt 0
+check "cgroup /$cgname: TCP payload received ${prom_cg_rx:-none} == the curl flows' app_bytes_read $flow_read" \
+	test "${prom_cg_rx:-x}" = "$flow_read" -a "$flow_read" -gt 0
+check "cgroup /$cgname: TCP wire bytes received ${prom_cg_wire:-none} > payload $flow_read (headers, ACKs)" \
+	awk -v w="${prom_cg_wire:-0}" -v p="$flow_read" 'BEGIN { exit !(w > p) }'
+check "program runs of every object: sched ${prom_runs_sched:-none}, accounting ${prom_runs_na:-none}, exec ${prom_runs_exec:-none} (all > 0)" \
+	awk -v a="${prom_runs_sched:-0}" -v b="${prom_runs_na:-0}" -v c="${prom_runs_exec:-0}" \
+	'BEGIN { exit !(a > 0 && b > 0 && c > 0) }'
 echo go >"$T/end"
 finish

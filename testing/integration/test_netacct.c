@@ -20,6 +20,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <grp.h>
 #include <linux/sched.h>
 #include <netinet/in.h>
@@ -42,6 +43,7 @@
 #include <criterion/criterion.h>
 
 #include "harness.h"
+#include "tracewire.h"
 #include "tracewire_netacct.h"
 
 #define NS_A "twna_a"
@@ -123,7 +125,8 @@ static struct ifstats read_ifstats(pid_t pid, const char *ifname)
 
 /* ---- workloads ---- */
 
-enum load { LOAD_TCP_UNI, LOAD_TCP_RR, LOAD_TCP_BULK, LOAD_UDP };
+enum load { LOAD_TCP_UNI, LOAD_TCP_RR, LOAD_TCP_BULK, LOAD_UDP, LOAD_TCP_CONNS };
+#define CONNS 200
 #define UNI_WRITES 20000
 #define RR_ROUNDS 4000
 #define BULK_BYTES (32u << 20)
@@ -172,6 +175,19 @@ static void server_main(enum load load, int ready_fd)
 		_exit(2);
 	if (write(ready_fd, "r", 1) != 1)
 		_exit(2);
+	if (load == LOAD_TCP_CONNS) {
+		/* one exchange per connection; the client closes first */
+		for (int i = 0; i < CONNS; i++) {
+			c = accept(l, NULL, NULL);
+			if (c < 0 || full_read(c, buf, MSG) || write(c, buf, MSG) != MSG)
+				_exit(3);
+			while (read(c, buf, sizeof(buf)) > 0)
+				;
+			close(c);
+		}
+		close(l);
+		_exit(0);
+	}
 	c = accept(l, NULL, NULL);
 	if (c < 0)
 		_exit(3);
@@ -203,6 +219,16 @@ static void client_main(enum load load)
 				_exit(5);
 			if (i % 64 == 63)
 				usleep(200); /* the receiver is one process on 2 shared CPUs */
+		}
+		_exit(0);
+	}
+	if (load == LOAD_TCP_CONNS) {
+		for (int i = 0; i < CONNS; i++) {
+			c = socket(AF_INET, SOCK_STREAM, 0);
+			if (connect(c, (struct sockaddr *)&sa, sizeof(sa)) || write(c, buf, MSG) != MSG ||
+			    full_read(c, buf, MSG))
+				_exit(5);
+			close(c); /* FIN and the last ACKs after the close: orphaned, still counted */
 		}
 		_exit(0);
 	}
@@ -304,8 +330,33 @@ static struct tw_netacct *open_na(uint32_t max_procs, uint32_t retain_ms)
 	return na;
 }
 
+/*
+ * With concurrent_reads set, run_load reads the table in a loop while the
+ * load runs: every read folds the sockets' counts (an atomic exchange per
+ * count) while the programs add to them and sockets close.
+ */
+static bool concurrent_reads;
+static volatile bool reader_stop;
+static unsigned long reader_passes;
+
+static void *reader_main(void *arg)
+{
+	struct tw_netacct *na = arg;
+
+	while (!reader_stop) {
+		struct tw_netacct_proc *procs;
+		size_t n;
+		if (tw_netacct_read(na, &procs, &n) == 0) {
+			free(procs);
+			reader_passes++;
+		}
+	}
+	return NULL;
+}
+
 static void run_load(enum load load, unsigned gso_max_segs, struct accuracy *r)
 {
+	pthread_t reader;
 	struct tw_netacct *na = open_na(0, 600000);
 	int ready[2], go[2], st;
 	uint64_t ba0, pa0, bb0, pb0, ba1, pa1, bb1, pb1;
@@ -326,6 +377,10 @@ static void run_load(enum load load, unsigned gso_max_segs, struct accuracy *r)
 	b0 = read_ifstats(srv, IF_B);
 	bucket_sums(na, IFX_A, &ba0, &pa0);
 	bucket_sums(na, IFX_B, &bb0, &pb0);
+	reader_stop = false;
+	reader_passes = 0;
+	if (concurrent_reads)
+		cr_assert_eq(pthread_create(&reader, NULL, reader_main, na), 0);
 	cr_assert_eq(write(go[1], "g", 1), 1);
 	/* both exit once the exchange (with its FINs) is over; counters stay readable (retained) */
 	cr_assert_eq(waitpid(cli, &st, 0), cli);
@@ -334,6 +389,11 @@ static void run_load(enum load load, unsigned gso_max_segs, struct accuracy *r)
 	cr_assert_eq(waitpid(srv, &st, 0), srv);
 	cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0, "server failed: %d", st);
 	usleep(100000);
+	if (concurrent_reads) {
+		reader_stop = true;
+		pthread_join(reader, NULL);
+		printf("netacct concurrent reads during the load: %lu\n", reader_passes);
+	}
 	/* both namespaces still exist (ip netns pins them): read through a helper in each */
 	{
 		int p[2];
@@ -476,6 +536,40 @@ Test(netacct, tcp_bulk_tso_segments_corrected)
 	cr_expect_geq(extra_pkts, 0);
 	cr_expect(llabs(extra_bytes - expect) <= (int64_t)(r.a.iface_bytes / 50),
 		  "correction %ld bytes, model %ld", (long)extra_bytes, (long)expect);
+}
+
+/*
+ * Many short connections, each closed right after one exchange: the
+ * sockets' counts are folded at close, what they send and receive after
+ * it (FIN, last ACKs) is counted per packet, and every accepted socket
+ * starts as a clone of the listener. Nothing may be lost or doubled.
+ */
+Test(netacct, tcp_short_connections)
+{
+	struct accuracy r;
+
+	run_load(LOAD_TCP_CONNS, 0, &r);
+	check_accuracy("tcp_conns", &r);
+	cr_expect_eq(r.cli.tcp_out.payload_bytes, CONNS * MSG);
+	cr_expect_eq(r.srv.tcp_in.payload_bytes, CONNS * MSG);
+	cr_expect_eq(r.srv.tcp_out.payload_bytes, CONNS * MSG);
+	cr_expect_eq(r.cli.tcp_in.payload_bytes, CONNS * MSG);
+}
+
+/* The same while another thread reads (and so folds) as fast as it can. */
+Test(netacct, tcp_short_connections_read_concurrently)
+{
+	struct accuracy r;
+
+	concurrent_reads = true;
+	run_load(LOAD_TCP_CONNS, 0, &r);
+	concurrent_reads = false;
+	check_accuracy("conns+rd", &r);
+	cr_expect_gt(reader_passes, 10, "the reader hardly ran: %lu", reader_passes);
+	cr_expect_eq(r.cli.tcp_out.payload_bytes, CONNS * MSG);
+	cr_expect_eq(r.srv.tcp_in.payload_bytes, CONNS * MSG);
+	cr_expect_eq(r.srv.tcp_out.payload_bytes, CONNS * MSG);
+	cr_expect_eq(r.cli.tcp_in.payload_bytes, CONNS * MSG);
 }
 
 Test(netacct, udp_50_byte_datagrams)
@@ -720,6 +814,235 @@ Test(netacct, full_table_still_tracks_new_processes)
 	cr_assert_eq(tw_netacct_lookup(na, last, 0, &p), 0, "a new process was not tracked");
 	cr_expect_eq(p.udp_out.payload_bytes, 333);
 	cr_expect_eq(p.udp_out.calls, 1);
+	tw_netacct_close(na);
+}
+
+/*
+ * Counts kept in the socket (folded into the process entry on owner change,
+ * close, and before every read) must be exact at every read: while the
+ * socket is still open, and across an owner change (a socket shared with a
+ * child), wire bytes included. UDP to the discard port on loopback: each
+ * datagram of n bytes is n + 8 + 20 + 14 bytes on the wire, one packet out.
+ */
+static void shared_socket_child(int out)
+{
+	static char buf[512];
+	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons(9),
+				 .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	int u = socket(AF_INET, SOCK_DGRAM, 0), st;
+	pid_t pids[2] = {getpid(), 0};
+	char c;
+
+	/* not connected: the port unreachable answer would fail the next send */
+#define SEND_TO(n) (sendto(u, buf, n, 0, (struct sockaddr *)&sa, sizeof(sa)) == n)
+	if (!SEND_TO(100))
+		_exit(20);
+	pids[1] = fork();
+	if (pids[1] == 0) {
+		if (!SEND_TO(200))
+			_exit(21);
+		_exit(0);
+	}
+	if (waitpid(pids[1], &st, 0) != pids[1] || !WIFEXITED(st) || WEXITSTATUS(st))
+		_exit(22);
+	if (!SEND_TO(300))
+		_exit(23);
+#undef SEND_TO
+	/* still open while the test reads: the counts are in the socket, not yet in the entry */
+	if (write(out, pids, sizeof(pids)) != sizeof(pids) || read(out, &c, 1) < 0)
+		_exit(24);
+	_exit(0);
+}
+
+Test(netacct, socket_counts_exact_while_open_and_across_owners)
+{
+	struct tw_netacct *na = open_na(0, 600000);
+	struct tw_netacct_proc a, b;
+	int sv[2];
+	pid_t pids[2], pid;
+
+	cr_assert_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+	pid = fork();
+	cr_assert(pid >= 0);
+	if (pid == 0) {
+		close(sv[0]);
+		shared_socket_child(sv[1]);
+	}
+	close(sv[1]);
+	cr_assert_eq(full_read(sv[0], pids, sizeof(pids)), 0);
+	cr_assert_eq(tw_netacct_lookup(na, pids[0], 0, &a), 0, "the socket's creator not tracked");
+	cr_assert_eq(tw_netacct_lookup(na, pids[1], 0, &b), 0, "the child using it not tracked");
+	cr_expect_eq(a.udp_out.calls, 2);
+	cr_expect_eq(a.udp_out.payload_bytes, 400);
+	cr_expect_eq(b.udp_out.calls, 1);
+	cr_expect_eq(b.udp_out.payload_bytes, 200);
+	/*
+	 * Wire counts: the owner changes when a call returns, after its packet
+	 * left, so the first packet of each user is still its predecessor's;
+	 * the sum is exact.
+	 */
+	cr_expect_eq(a.udp_out.packets + b.udp_out.packets, 3);
+	cr_expect_eq(a.udp_out.wire_bytes + b.udp_out.wire_bytes, 600 + 3 * 42,
+		     "wire bytes %lu + %lu", (unsigned long)a.udp_out.wire_bytes,
+		     (unsigned long)b.udp_out.wire_bytes);
+	close(sv[0]); /* the child exits and closes the socket: nothing may change or double */
+	cr_assert_eq(waitpid(pid, NULL, 0), pid);
+	cr_assert_eq(tw_netacct_lookup(na, pids[0], 0, &a), 0);
+	cr_assert_eq(tw_netacct_lookup(na, pids[1], 0, &b), 0);
+	cr_expect_eq(a.udp_out.payload_bytes, 400);
+	cr_expect_eq(a.udp_out.wire_bytes + b.udp_out.wire_bytes, 600 + 3 * 42);
+	tw_netacct_close(na);
+}
+
+/*
+ * per_thread: one entry per thread, each carrying its process. A process
+ * whose second thread sends 222 bytes while the main thread sends 111.
+ */
+static void *thread_send(void *arg)
+{
+	(void)arg;
+	udp_send(222);
+	return NULL;
+}
+
+static void two_thread_child(int out)
+{
+	pthread_t t;
+	pid_t tids[2] = {(pid_t)syscall(SYS_gettid), 0};
+
+	udp_send(111);
+	if (pthread_create(&t, NULL, thread_send, NULL) || pthread_join(t, NULL))
+		_exit(30);
+	if (write(out, tids, sizeof(tids)) != sizeof(tids))
+		_exit(31);
+	_exit(0);
+}
+
+Test(netacct, per_thread_entries)
+{
+	struct tw_netacct_options o;
+	struct tw_netacct *na;
+	struct tw_netacct_proc *procs;
+	char err[256];
+	size_t n, threads = 0;
+	uint64_t tid_bytes[2] = {0, 0};
+	pid_t tids[2], pid;
+	int fd;
+
+	it_require_bpf();
+	tw_netacct_options_init(&o);
+	o.per_thread = true;
+	cr_assert_eq(tw_netacct_open(&na, &o, err, sizeof(err)), 0, "%s", err);
+	pid = child_run(two_thread_child, &fd);
+	cr_assert_eq(full_read(fd, tids, sizeof(tids[0])), 0);
+	cr_assert_eq(waitpid(pid, NULL, 0), pid);
+	cr_assert_eq(tw_netacct_read(na, &procs, &n), 0);
+	for (size_t i = 0; i < n; i++) {
+		if (procs[i].pid != (uint32_t)pid)
+			continue;
+		threads++;
+		cr_expect_neq(procs[i].tid, 0);
+		cr_expect(procs[i].exited, "thread %u not marked exited", procs[i].tid);
+		if (procs[i].tid == (uint32_t)pid)
+			tid_bytes[0] += procs[i].udp_out.payload_bytes;
+		else
+			tid_bytes[1] += procs[i].udp_out.payload_bytes;
+	}
+	cr_expect_eq(threads, 2, "entries of process %d: %zu", pid, threads);
+	cr_expect_eq(tid_bytes[0], 111, "main thread %lu", (unsigned long)tid_bytes[0]);
+	cr_expect_eq(tid_bytes[1], 222, "second thread %lu", (unsigned long)tid_bytes[1]);
+	/* what atop gets: one process with both */
+	n = tw_netacct_merge_threads(procs, n);
+	for (size_t i = 0; i < n; i++)
+		if (procs[i].pid == (uint32_t)pid)
+			cr_expect_eq(procs[i].udp_out.payload_bytes, 333);
+	free(procs);
+	tw_netacct_close(na);
+}
+
+/*
+ * The mount of the hierarchy the library names cgroups in by default (as
+ * the scheduler probe): the v2 one on pure v2 hosts, else v1 cpu, else v1
+ * memory. False if none is mounted.
+ */
+static bool accounting_cgroup_mount(char *out, size_t len)
+{
+	const char *want[] = {"cpu", "memory"};
+	char line[4096], mnt[1024], fstype[64], opts[1024];
+
+	if (access("/sys/fs/cgroup/cgroup.controllers", F_OK) == 0) {
+		snprintf(out, len, "/sys/fs/cgroup");
+		return true;
+	}
+	for (size_t w = 0; w < 2; w++) {
+		FILE *f = fopen("/proc/self/mountinfo", "r");
+		while (f && fgets(line, sizeof(line), f)) {
+			char *sep = strstr(line, " - "), *o;
+			if (!sep || sscanf(line, "%*s %*s %*s %*s %1023s", mnt) != 1 ||
+			    sscanf(sep + 3, "%63s %*s %1023s", fstype, opts) != 2 || strcmp(fstype, "cgroup"))
+				continue;
+			for (o = strtok(opts, ","); o; o = strtok(NULL, ","))
+				if (!strcmp(o, want[w])) {
+					snprintf(out, len, "%s", mnt);
+					fclose(f);
+					return true;
+				}
+		}
+		if (f)
+			fclose(f);
+	}
+	return false;
+}
+
+/*
+ * A process started in a cgroup of its own: its entry names that cgroup
+ * (the directory's inode number, as the scheduler probe names cgroups).
+ */
+Test(netacct, entry_carries_cgroup_id)
+{
+	struct tw_netacct *na;
+	struct tw_netacct_proc p;
+	char cg[256], root[1024];
+	uint64_t id;
+	int st;
+	pid_t c;
+
+	if (!accounting_cgroup_mount(root, sizeof(root)))
+		cr_skip_test("no cgroup hierarchy mounted");
+	id = it_cgroup_create(root, "tw-it-netacct", cg, sizeof(cg));
+	na = open_na(0, 600000);
+	c = fork();
+	cr_assert(c >= 0);
+	if (c == 0) {
+		if (it_cgroup_enter(cg, 0))
+			_exit(122);
+		udp_send(44);
+		_exit(0);
+	}
+	cr_assert_eq(waitpid(c, &st, 0), c);
+	cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0, "child failed: %d", st);
+	cr_assert_eq(tw_netacct_lookup(na, c, 0, &p), 0, "the process was not tracked");
+	cr_expect_eq(p.udp_out.payload_bytes, 44);
+	cr_expect_eq(p.cgroup_id, id, "cgroup_id %lu, the cgroup's inode %lu",
+		     (unsigned long)p.cgroup_id, (unsigned long)id);
+	tw_netacct_close(na);
+	it_cgroup_remove(cg);
+}
+
+/* Run statistics of the accounting programs, as tw_ctx_prog_stats gives them for events. */
+Test(netacct, prog_stats_lists_the_programs)
+{
+	struct tw_netacct *na = open_na(0, 600000);
+	struct tw_prog_stats st[32];
+	bool send_seen = false;
+	int n = tw_netacct_prog_stats(na, st, 32);
+
+	cr_assert_geq(n, 5, "programs: %d", n);
+	cr_assert_leq(n, 32);
+	for (int i = 0; i < n; i++)
+		send_seen |= !strcmp(st[i].program, "tw_na_send");
+	cr_expect(send_seen, "tw_na_send not listed");
+	cr_expect_eq(tw_netacct_prog_stats(na, st, 1), n, "the count must not depend on max");
 	tw_netacct_close(na);
 }
 

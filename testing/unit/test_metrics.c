@@ -374,6 +374,64 @@ Test(metrics_topn, top_n_plus_other_and_counters_never_decrease)
 	tw_metrics_free(m);
 }
 
+/* ---- per-cgroup network bytes: the processes' growth, kept after they are gone ---- */
+
+static const char *cg_name(void *user, uint64_t id)
+{
+	(void)user;
+	return id == 7 ? "/web" : id == 9 ? "/db" : NULL; /* 11: a cgroup already gone */
+}
+
+#define CG_WIRE(cg, proto, dir) \
+	"tracewire_cgroup_network_wire_bytes_total{cgroup=\"" cg "\",protocol=\"" proto "\",direction=\"" dir "\"}"
+
+Test(metrics_cgroup, network_counters_add_up_processes_and_survive_their_exit)
+{
+	struct tw_metrics_options o;
+	struct tw_metrics *m;
+	struct tw_metrics_health h = {.bpf_stats_enabled = -1};
+	struct tw_metrics_buf b = {0};
+	struct tw_netacct_proc t[4];
+
+	tw_metrics_options_init(&o);
+	o.cgroup_path = cg_name;
+	m = tw_metrics_new(&o);
+	t[0] = proc(100, "nginx", 10);
+	t[1] = proc(101, "nginx", 20);
+	t[2] = proc(200, "postgres", 5);
+	t[3] = proc(300, "orphan", 1);
+	t[0].cgroup_id = t[1].cgroup_id = 7;
+	t[2].cgroup_id = 9;
+	t[3].cgroup_id = 11;
+	t[0].tcp_in.wire_bytes = 1000;
+	t[1].tcp_in.wire_bytes = 500;
+	t[2].udp_out.wire_bytes = 64;
+	t[2].udp_out.packets = 1;
+	tw_metrics_observe_netacct(m, t, 4);
+	tw_metrics_render(m, &h, &b);
+	cr_assert_eq(u64_of(&b, CG_WIRE("/web", "tcp", "rx")), 1500);
+	cr_assert_eq(u64_of(&b, "tracewire_cgroup_network_payload_bytes_total{cgroup=\"/web\","
+				"protocol=\"tcp\",direction=\"tx\"}"), 30);
+	cr_assert_eq(u64_of(&b, CG_WIRE("/db", "udp", "tx")), 64);
+	cr_assert_eq(u64_of(&b, "tracewire_cgroup_network_packets_total{cgroup=\"/db\","
+				"protocol=\"udp\",direction=\"tx\"}"), 1);
+	cr_assert_eq(u64_of(&b, "tracewire_cgroup_network_payload_bytes_total{cgroup=\"id:11\","
+				"protocol=\"tcp\",direction=\"tx\"}"), 1, "an unnamed cgroup keeps its id");
+	tw_metrics_buf_free(&b);
+
+	/* 100 grows, then exits and leaves the table: /web keeps all it had */
+	t[0].tcp_in.wire_bytes = 3000;
+	tw_metrics_observe_netacct(m, t, 4);
+	t[0] = t[3];
+	tw_metrics_observe_netacct(m, t, 3);
+	tw_metrics_render(m, &h, &b);
+	cr_assert_eq(u64_of(&b, CG_WIRE("/web", "tcp", "rx")), 3500);
+	cr_assert_eq(u64_of(&b, CG_WIRE("/db", "udp", "tx")), 64, "unchanged readings add nothing");
+	cr_assert_not_null(strstr(b.data, "# TYPE tracewire_cgroup_network_wire_bytes_total counter"));
+	tw_metrics_buf_free(&b);
+	tw_metrics_free(m);
+}
+
 Test(metrics_topn, cardinality_stays_bounded)
 {
 	struct tw_metrics_options o;

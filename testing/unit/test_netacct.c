@@ -146,3 +146,51 @@ Test(eviction, exit_stamped_in_the_future_is_young)
 
 	cr_assert_eq(tw_netacct_plan_eviction(exit_ns, 1, 100 * S, 0, 10, evict, &early), 0);
 }
+
+/* Per-thread entries: summed per process for atop, the main thread's comm kept. */
+Test(merge_threads, sums_threads_of_a_process_keeps_others_apart)
+{
+	struct tw_netacct_proc p[4];
+
+	memset(p, 0, sizeof(p));
+	/* process 10 (start 5): a worker thread 12 listed before the main thread 10 */
+	p[0] = (struct tw_netacct_proc){.pid = 10, .start_boot_ns = 5, .tid = 12, .comm = "worker",
+					.exited = true, .udp_out = {1, 100, 1, 142}};
+	p[1] = (struct tw_netacct_proc){.pid = 10, .start_boot_ns = 5, .tid = 10, .comm = "main",
+					.udp_out = {2, 50, 2, 134}, .tcp_in = {1, 7, 3, 200}};
+	/* pid 10 reused (another start): never merged with the first */
+	p[2] = (struct tw_netacct_proc){.pid = 10, .start_boot_ns = 9, .tid = 10, .comm = "again",
+					.udp_out = {1, 1, 1, 43}};
+	p[3] = (struct tw_netacct_proc){.pid = 3, .start_boot_ns = 1, .tid = 3, .comm = "other"};
+	cr_assert_eq(tw_netacct_merge_threads(p, 4), 3);
+	cr_expect_eq(p[0].pid, 3);
+	cr_expect_eq(p[1].pid, 10);
+	cr_expect_eq(p[1].start_boot_ns, 5);
+	cr_expect_str_eq(p[1].comm, "main");
+	cr_expect_eq(p[1].tid, 0);
+	cr_expect_eq(p[1].udp_out.calls, 3);
+	cr_expect_eq(p[1].udp_out.payload_bytes, 150);
+	cr_expect_eq(p[1].udp_out.wire_bytes, 276);
+	cr_expect_eq(p[1].tcp_in.wire_bytes, 200);
+	cr_expect(!p[1].exited, "a process with a live thread has not exited");
+	cr_expect_eq(p[2].start_boot_ns, 9);
+	cr_expect_eq(p[2].udp_out.payload_bytes, 1);
+}
+
+Test(kthread_name, instance_suffix_dropped)
+{
+	char out[16];
+
+	tw_netacct_kthread_name("kworker/u8:2", out);
+	cr_expect_str_eq(out, "kworker");
+	tw_netacct_kthread_name("ksoftirqd/0", out);
+	cr_expect_str_eq(out, "ksoftirqd");
+	tw_netacct_kthread_name("rpciod", out);
+	cr_expect_str_eq(out, "rpciod");
+	tw_netacct_kthread_name("", out);
+	cr_expect_str_eq(out, "");
+	tw_netacct_kthread_name("/odd", out);
+	cr_expect_str_eq(out, "/odd");
+	for (int i = 0; i < 16; i++)
+		cr_expect(i < 4 || out[i] == 0, "byte %d not padded", i);
+}
