@@ -161,8 +161,9 @@ void et_metrics_tick(struct et_metrics *m, const struct et_metrics_sources *src,
 		struct tw_netacct_proc *procs = NULL;
 		size_t n = 0;
 		m->netacct = src->netacct;
+		/* the metrics are per process, also with --net-per-thread */
 		if (!tw_netacct_read(src->netacct, &procs, &n))
-			tw_metrics_observe_netacct(m->agg, procs, n);
+			tw_metrics_observe_netacct(m->agg, procs, tw_netacct_merge_threads(procs, n));
 		free(procs);
 		if (!tw_netacct_stats(src->netacct, &na))
 			h.netacct = &na;

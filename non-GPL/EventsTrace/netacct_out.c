@@ -51,7 +51,12 @@ static int by_key(const void *a, const void *b)
 	const struct tw_netacct_proc *x = a, *y = b;
 	if (x->pid != y->pid)
 		return x->pid < y->pid ? -1 : 1;
-	return x->start_boot_ns < y->start_boot_ns ? -1 : x->start_boot_ns > y->start_boot_ns;
+	if (x->start_boot_ns != y->start_boot_ns)
+		return x->start_boot_ns < y->start_boot_ns ? -1 : 1;
+	if (x->tid != y->tid) /* --net-per-thread: one entry per thread */
+		return x->tid < y->tid ? -1 : 1;
+	return x->thread_start_boot_ns < y->thread_start_boot_ns ? -1
+	       : x->thread_start_boot_ns > y->thread_start_boot_ns;
 }
 
 int et_netacct_open(struct et_netacct **out, const struct tw_cli *cli)
@@ -86,6 +91,7 @@ int et_netacct_open(struct et_netacct **out, const struct tw_cli *cli)
 		o.retain_ms = (uint32_t)cli->netacct_retain_s * 1000;
 	if (cli->netacct_max_procs)
 		o.max_procs = cli->netacct_max_procs;
+	o.per_thread = cli->netacct_per_thread;
 	o.verbose = cli->verbose;
 	if (tw_netacct_open(&n->na, &o, err, sizeof(err)) < 0) {
 		fprintf(stderr, "EventsTrace: %s\n", err);
@@ -171,6 +177,10 @@ static int proc_record(struct et_netacct *n, FILE *out, const struct tw_netacct_
 	tw_json_bool(j, "exited", c->exited);
 	tw_json_bool(j, "kernel_thread", c->kthread);
 	tw_json_u64(j, "cgroup_id", c->cgroup_id);
+	if (c->tid) { /* --net-per-thread */
+		tw_json_u64(j, "tid", c->tid);
+		tw_json_u64(j, "thread_start_time_ns", c->thread_start_boot_ns);
+	}
 	tw_json_end_object(j);
 	tw_json_begin_object(j, "tcp");
 	dir_json(j, "out", &c->tcp_out, &p->tcp_out, true);

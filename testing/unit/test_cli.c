@@ -575,7 +575,7 @@ Test(cli, usage_mentions_every_option)
 		"--tty-budget", "--write-window-ms", "--path-include", "--path-exclude",
 		"--network",    "--network-connect", "--network-accept", "--network-close",
 		"--network-tcp-metrics", "--runqlat", "--runqlat-human", "--runqlat-clock",
-		"--netatop-server", "--netatop-group", "--net-bandwidth", "--netacct-retain",
+		"--netatop-server", "--netatop-group", "--net-bandwidth", "--netacct-retain", "--net-per-thread",
 		"--netacct-max-procs",
 	};
 	char *buf = NULL;
@@ -999,6 +999,10 @@ Test(cli, netacct_flags)
 	c = parse_ok("--net-bandwidth", "1");
 	cr_expect_null(c.netatop_path);
 	cr_expect_eq(c.event_mask, 0);
+	cr_expect(!c.netacct_per_thread, "per process by default");
+
+	c = parse_ok("--net-bandwidth", "1", "--net-per-thread");
+	cr_expect(c.netacct_per_thread);
 }
 
 Test(cli, bad_netacct_flags_are_refused)
@@ -1007,6 +1011,7 @@ Test(cli, bad_netacct_flags_are_refused)
 	parse_err("invalid --net-bandwidth", "--net-bandwidth", "x");
 	parse_err("invalid --netatop-server path", "--netatop-server=relative.sock");
 	parse_err("--netatop-group needs --netatop-server", "--netatop-group", "adm");
+	parse_err("--net-per-thread needs --net-bandwidth or --netatop-server", "--net-per-thread");
 	parse_err("invalid --netacct-max-procs", "--netatop-server", "--netacct-max-procs", "3");
 	parse_err("invalid --netacct-retain", "--net-bandwidth", "1", "--netacct-retain", "-5");
 	parse_err("cannot be combined with --replay", "--net-bandwidth", "1", "--replay", "/tmp/x.twr");
