@@ -7,6 +7,8 @@
 #include <bpf/bpf_core_read.h>
 #include <bpf/bpf_helpers.h>
 #include "tracewire_wire.h"
+#include "tw_emit.h"
+#include "tw_task.h"
 
 #define TW_S_IFMT 00170000
 #define TW_S_IFREG 0100000
@@ -102,6 +104,32 @@ static __always_inline int tw_file__is_shm(struct file *f)
 	if (bpf_probe_read_kernel(buf, sizeof(buf), BPF_CORE_READ(mp, d_name.name)))
 		return 0;
 	return buf[0] == 's' && buf[1] == 'h' && buf[2] == 'm' && buf[3] == '\0';
+}
+
+/* Start a file event in scratch (zeroed fixed part); NULL (counted) without scratch. */
+static __always_inline struct tw_file_event *tw_file_event__begin(struct tw_builder *b, __u32 type)
+{
+	struct tw_file_event *e = tw_event__begin(b, type, sizeof(*e),
+						  __builtin_offsetof(struct tw_file_event, vl));
+	if (e)
+		__builtin_memset(e, 0, sizeof(*e));
+	return e;
+}
+
+/*
+ * The fields every file event has, whichever hook set made it (syscall
+ * tracepoints in file.bpf.c, vfs functions in file_vfs.bpf.c): header,
+ * credentials, mount namespace, the call (op) and the kind of change.
+ */
+static __always_inline void tw_file_event__common(struct tw_file_event *e, __u32 type,
+						  struct task_struct *task, __u32 op, __u32 change)
+{
+	tw_header__fill(&e->hdr, type, task);
+	tw_task__creds(task, &e->creds);
+	e->mnt_ns = BPF_CORE_READ(task, nsproxy, mnt_ns, ns.inum);
+	e->op = op;
+	e->change = change;
+	bpf_get_current_comm(e->comm, sizeof(e->comm));
 }
 
 #endif /* TW_FILE_H */

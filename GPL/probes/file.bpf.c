@@ -77,6 +77,19 @@ struct {
 /* 0: every write is an event */
 const volatile __u64 tw_cfg_write_window_ns = 1000000000ull;
 
+/*
+ * Event types another hook set serves (TW_EVENT_BIT()s): the loader chose
+ * the vfs-level probes (file_vfs.bpf.c) for them on this kernel, so the
+ * tracepoints must not report them too. Only the open family needs this
+ * check: the other calls of those types are left out of tw_file_syscalls.
+ */
+const volatile __u64 tw_cfg_file_elsewhere = 0;
+
+static __always_inline int tw_file_type_here(__u32 type)
+{
+	return tw_type_wanted(type) && !((tw_cfg_file_elsewhere >> (type & 63)) & 1);
+}
+
 /* Argument i with constant-offset loads only (the verifier refuses variable ctx offsets). */
 static __always_inline __u64 tw_arg6(const __u64 *args, int i)
 {
@@ -151,8 +164,10 @@ static __always_inline int tw_open__interesting(const struct tw_file_syscall *sc
 {
 	__u64 flags = 0;
 
-	if (tw_type_wanted(TW_EVENT_FILE_SHMEM_OPEN))
+	if (tw_file_type_here(TW_EVENT_FILE_SHMEM_OPEN))
 		return 1;
+	if (!tw_file_type_here(TW_EVENT_FILE_CREATE))
+		return 0;
 	if (sc->op == TW_FILE_OP_CREAT)
 		return 1;
 	if (sc->op == TW_FILE_OP_OPENAT2) /* flags are the first member of struct open_how */
@@ -161,27 +176,6 @@ static __always_inline int tw_open__interesting(const struct tw_file_syscall *sc
 		flags = tw_arg(call, sc->flags_arg);
 	/* O_TMPFILE makes an unnamed file: nothing to report until linkat names it */
 	return (flags & TW_O_CREAT) != 0;
-}
-
-static __always_inline void tw_file_event__common(struct tw_file_event *e, __u32 type,
-						  struct task_struct *task,
-						  const struct tw_file_syscall *sc)
-{
-	tw_header__fill(&e->hdr, type, task);
-	tw_task__creds(task, &e->creds);
-	e->mnt_ns = BPF_CORE_READ(task, nsproxy, mnt_ns, ns.inum);
-	e->op = sc->op;
-	e->change = sc->change;
-	bpf_get_current_comm(e->comm, sizeof(e->comm));
-}
-
-static __always_inline struct tw_file_event *tw_file_event__begin(struct tw_builder *b, __u32 type)
-{
-	struct tw_file_event *e = tw_event__begin(b, type, sizeof(*e),
-						  __builtin_offsetof(struct tw_file_event, vl));
-	if (e)
-		__builtin_memset(e, 0, sizeof(*e));
-	return e;
 }
 
 /* Close: a file with coalesced writes still pending reports them now. */
@@ -209,7 +203,7 @@ static __always_inline void tw_file__flush_on_close(struct task_struct *task, __
 	e = tw_file_event__begin(&b, TW_EVENT_FILE_MODIFY);
 	if (!e)
 		return;
-	tw_file_event__common(e, TW_EVENT_FILE_MODIFY, task, sc);
+	tw_file_event__common(e, TW_EVENT_FILE_MODIFY, task, sc->op, sc->change);
 	e->change = TW_FILE_CHANGE_CONTENT;
 	e->flags = TW_FILE_FLAG_ON_CLOSE;
 	e->writes = pending;
@@ -351,7 +345,7 @@ int tw_file_sys_exit(struct tw_sys_exit_ctx *ctx)
 			type = TW_EVENT_FILE_SHMEM_OPEN;
 		else
 			return 0;
-		if (!tw_type_wanted(type) || tw_filter__rejects(tgid, type))
+		if (!tw_file_type_here(type) || tw_filter__rejects(tgid, type))
 			return 0;
 	} else if (sc->kind == TW_FILE_KIND_FD) {
 		f = tw_fd__file(task, (__s32)tw_arg(&call, sc->fd_arg));
@@ -362,7 +356,7 @@ int tw_file_sys_exit(struct tw_sys_exit_ctx *ctx)
 	e = tw_file_event__begin(&b, type);
 	if (!e)
 		return 0;
-	tw_file_event__common(e, type, task, sc);
+	tw_file_event__common(e, type, task, sc->op, sc->change);
 	fs = BPF_CORE_READ(task, fs);
 
 	switch (sc->kind) {

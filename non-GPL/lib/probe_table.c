@@ -13,6 +13,7 @@
 #include <bpf/bpf.h>
 
 #include "file.skel.h"
+#include "file_hooks.h"
 #include "file_syscalls.h"
 #include "net_probes.h"
 #include "udp_probes.h"
@@ -79,7 +80,11 @@ static struct bpf_object *file_open(void **skel, const struct bpf_object_open_op
 {
 	struct file_bpf *s = file_bpf__open_opts(opts);
 	*skel = s;
-	return s ? s->obj : NULL;
+	if (!s)
+		return NULL;
+	/* the types the vfs set took (file_hooks.c, decided just before): not reported here */
+	s->rodata->tw_cfg_file_elsewhere = tw_file_vfs_chosen();
+	return s->obj;
 }
 
 static void file_destroy(void *skel)
@@ -94,12 +99,26 @@ static bool syscall_tp_exists(const char *tp)
 	return tw_hook_available(NULL, hook);
 }
 
-/* A file syscall is traced when one of the types it can produce is wanted. */
+/*
+ * A file syscall is traced when one of the types it can produce is wanted
+ * and not served by the vfs set on this kernel (file_hooks.c).
+ */
 static bool file_syscall_wanted(const struct tw_file_syscall_def *d, const struct tw_options *o)
 {
+	uint64_t here = o->event_mask & ~tw_file_vfs_chosen();
+
 	if (d->sc.kind == TW_FILE_KIND_CLOSE) /* only flushes coalesced writes */
-		return (o->event_mask & TW_EVENT_BIT(TW_EVENT_FILE_MODIFY)) && o->file_write_window_ms;
-	return (o->event_mask & tw_file_syscall_events(&d->sc)) != 0;
+		return (here & TW_EVENT_BIT(TW_EVENT_FILE_MODIFY)) && o->file_write_window_ms;
+	return (here & tw_file_syscall_events(&d->sc)) != 0;
+}
+
+/* The tracepoint programs are needed while one traced call remains. */
+static bool file_tp_wanted(const struct tw_options *o)
+{
+	for (size_t i = 0; i < tw_n_file_syscall_defs; i++)
+		if (file_syscall_wanted(&tw_file_syscall_defs[i], o))
+			return true;
+	return false;
 }
 
 static int add_path_key(int fd, const char *s, size_t len, uint32_t action)
@@ -115,7 +134,7 @@ static int add_path_key(int fd, const char *s, size_t len, uint32_t action)
 }
 
 /* "/proc" becomes "/proc/" (below it) and "/proc\0" (itself): "/procfs" stays out. */
-static int fill_path_rules(struct bpf_object *obj, const struct tw_options *o)
+int tw_fill_path_rules(struct bpf_object *obj, const struct tw_options *o)
 {
 	int fd = bpf_object__find_map_fd_by_name(obj, "tw_path_prefixes");
 	char buf[TW_PATH_PREFIX_MAX + 1];
@@ -154,7 +173,7 @@ static int file_after_load(struct bpf_object *obj, const struct tw_options *o)
 
 	if (fd < 0)
 		return fd;
-	if ((err = fill_path_rules(obj, o)))
+	if ((err = tw_fill_path_rules(obj, o)))
 		return err;
 	for (size_t i = 0; i < tw_n_file_syscall_defs; i++) {
 		const struct tw_file_syscall_def *d = &tw_file_syscall_defs[i];
@@ -206,9 +225,9 @@ static int file_attach_exit(struct bpf_program *prog, const struct tw_options *o
 
 static const struct tw_program_def file_programs[] = {
 	{"tw_file_sys_enter", "tracepoint/syscalls/sys_enter_openat", TW_EVENTS_FILE, false,
-	 file_attach_enter, NULL},
+	 file_attach_enter, file_tp_wanted},
 	{"tw_file_sys_exit", "tracepoint/syscalls/sys_exit_openat", TW_EVENTS_FILE, false,
-	 file_attach_exit, NULL},
+	 file_attach_exit, file_tp_wanted},
 };
 
 static struct bpf_object *tty_open(void **skel, const struct bpf_object_open_opts *opts)
@@ -343,7 +362,7 @@ static const struct tw_domain_def proc_calls_domain = {
 
 /* Domains live in their own files once they grow (net_probes.c); this is the list. */
 const struct tw_domain_def *const tw_domains[] = {
-	&process_domain, &file_domain, &tty_domain, &proc_calls_domain, &tw_network_domain, &tw_udp_domain,
+	&process_domain, &tw_file_vfs_domain, &file_domain, &tty_domain, &proc_calls_domain, &tw_network_domain, &tw_udp_domain,
 };
 const size_t tw_n_domains = ARRAY_LEN(tw_domains);
 

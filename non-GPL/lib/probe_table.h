@@ -52,6 +52,9 @@ extern const size_t tw_n_domains;
  */
 bool tw_hook_available(const struct btf *vmlinux, const char *hook);
 
+/* Path prefix rules (tw_options.path_rules) into an object's tw_path_prefixes map. */
+int tw_fill_path_rules(struct bpf_object *obj, const struct tw_options *o);
+
 /* Where tracefs is mounted, mounting it at /sys/kernel/tracing if needed; NULL if impossible. */
 const char *tw_tracefs_root(void);
 

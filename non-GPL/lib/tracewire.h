@@ -222,6 +222,24 @@ int tw_ctx_set_wakeup_bytes(struct tw_ctx *ctx, uint32_t bytes);
 /* Kernel counters (summed over CPUs) plus userspace counters. */
 int tw_ctx_stats(struct tw_ctx *ctx, struct tw_stats *out);
 const struct tw_probe_status *tw_ctx_probes(struct tw_ctx *ctx, size_t *n);
+/*
+ * The hook set serving an event type in this context, chosen at open from
+ * what the running kernel allows (file events: docs/kernels.md, "Hook
+ * selection"): "vfs" (fentry/fexit on the vfs_* and security_path_*
+ * functions: paths from the dentry the kernel operated on, io_uring
+ * included), "syscall_tracepoints", "tp_btf", "raw_tp", "cgroup",
+ * "sockops", "iterator", ... NULL when no attached program serves it.
+ */
+const char *tw_ctx_hook_set(struct tw_ctx *ctx, uint32_t type);
+/*
+ * One line for a log or a start record, for the file event types this
+ * context serves: "FILE_CREATE=vfs FILE_DELETE=vfs FILE_RENAME=vfs
+ * FILE_MODIFY=syscall_tracepoints ...", with the reason in parentheses
+ * where a vfs-capable type fell back to the tracepoints (reasons are those
+ * of the most recent tw_ctx_open() in the process). Returns the length
+ * of the full line, as snprintf.
+ */
+int tw_ctx_hook_report(struct tw_ctx *ctx, char *buf, size_t len);
 /* CLOCK_REALTIME minus CLOCK_BOOTTIME at open, ns: realtime = boot + offset. */
 int64_t tw_ctx_realtime_offset(struct tw_ctx *ctx);
 uint32_t tw_ctx_ring_size(struct tw_ctx *ctx);

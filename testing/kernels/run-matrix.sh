@@ -63,15 +63,18 @@ mknod -m 600 "$stage/dev/console" c 5 1
 (cd "$stage" && find . -print0 | LC_ALL=C sort -z | cpio --null -o -H newc --quiet | gzip -1) > "$initrd"
 
 # ---- one guest: boot, wait, classify ----
-# run_guest NAME RUN VMLINUZ: writes $out/NAME.RUN.log and $out/NAME.RUN.status
+# run_guest NAME RUN VMLINUZ EXPECT: writes $out/NAME.RUN.log and $out/NAME.RUN.status
+# Kernels expected to pass must serve file events from the vfs hook set (fentry/fexit):
+# twk.file_hooks=vfs makes the guest assert it (testing/kernels/guest/files.c).
 run_guest() {
-  local name=$1 run=$2 kernel=$3 log=$out/$1.$2.log t0 t1 rc status
+  local name=$1 run=$2 kernel=$3 log=$out/$1.$2.log t0 t1 rc status extra=
+  [ "${4:-}" = pass ] && extra=" twk.file_hooks=vfs"
   t0=$(date +%s%N)
   timeout --kill-after=10 "$timeout_s" nice -n 19 "$qemu" -accel tcg -cpu "$cpu" -M pc -m 1024 -smp 1 \
     -nodefaults -display none -no-reboot -monitor none -serial "file:$log" \
     -device isa-debug-exit,iobase=0xf4,iosize=0x04 \
     -kernel "$kernel" -initrd "$initrd" \
-    -append "console=ttyS0 panic=-1 oops=panic loglevel=3 rdinit=/init" </dev/null >/dev/null 2>"$log.qemu"
+    -append "console=ttyS0 panic=-1 oops=panic loglevel=3 rdinit=/init$extra" </dev/null >/dev/null 2>"$log.qemu"
   rc=$?
   t1=$(date +%s%N)
   tr -d '\r' < "$log" > "$log.tmp" && mv "$log.tmp" "$log"
@@ -119,7 +122,7 @@ running=0
 for item in "${queue[@]}"; do
   i=${item%%:*}; r=${item##*:}
   echo "run-matrix: booting ${names[$i]} (${releases[$i]}), run $r" >&2
-  run_guest "${names[$i]}" "$r" "${images[$i]}" &
+  run_guest "${names[$i]}" "$r" "${images[$i]}" "${expects[$i]}" &
   running=$((running + 1))
   if [ $running -ge "$jobs" ]; then wait -n; running=$((running - 1)); fi
 done

@@ -46,14 +46,14 @@ not checked). Result per run: pass, fail (ran, something failed), crash, timeout
 
 HDR
 
-printf '| kernel | release | expect | booted | runs: results | process | file | tty | proc_calls | network | udp | sched | events | hooks fired | time (s) |\n'
-printf '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n'
+printf '| kernel | release | expect | booted | runs: results | process | file_vfs | file | tty | proc_calls | network | udp | sched | events | hooks fired | time (s) |\n'
+printf '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n'
 i=0
 while IFS=$'\t' read -r name release expect runs passed statuses times; do
   [ "$name" = name ] && continue
   log=${logs[$i]}; i=$((i + 1))
   cells=
-  for d in process file tty proc_calls network udp sched; do
+  for d in process file_vfs file tty proc_calls network udp sched; do
     line=$(twk "$log" "DOMAIN name=$d ")
     if [ -z "$line" ]; then cells="$cells | -"; continue; fi
     ok=$(val ok <<<"$line") progs=$(val programs <<<"$line") att=$(val attached <<<"$line")
@@ -105,6 +105,59 @@ for e in $events; do
   for l in "${logs[@]}"; do
     st=$(twk "$l" "EVENT type=$e " | val status)
     printf ' %s |' "${st:--}"
+  done
+  echo
+done
+echo
+echo "## File hook sets"
+echo
+echo "Which hook set the library chose per file event type (\`tw_ctx_hook_set()\`, decided at"
+echo "\`tw_ctx_open\` by loading and attaching the vfs-level programs: docs/kernels.md's notes), what"
+echo "the matrix expects (\`twk.file_hooks=vfs\` for kernels marked \`pass\`), and the file operations of"
+echo "the workload checked field by field (call, path fields in order, rename flags, \`file\` present or"
+echo "null). \`io_uring_unlinkat\` is only visible to the vfs set; not-expected: tracepoints chosen."
+echo "Where the vfs set was chosen the workload runs a second time with the tracepoints forced"
+echo "(\`TRACEWIRE_FILE_HOOKS=syscall_tracepoints\`), against the same expectations: both sets on one kernel."
+echo
+printf '| type or operation |'; for n in "${names[@]}"; do printf ' %s |' "$n"; done; echo
+printf '|---|'; for n in "${names[@]}"; do printf -- '---|'; done; echo
+ftypes=$(for l in "${logs[@]}"; do twk "$l" "FILEHOOKS " | vals type; done | awk '!s[$0]++')
+for t in $ftypes; do
+  printf '| %s |' "$t"
+  for l in "${logs[@]}"; do
+    line=$(twk "$l" "FILEHOOKS type=$t ")
+    set=$(val set <<<"$line") st=$(val status <<<"$line")
+    [ -n "$set" ] && [ "$st" != ok ] && set="$set (**$st**)"
+    printf ' %s |' "${set:--}"
+  done
+  echo
+done
+fops=$(for l in "${logs[@]}"; do twk "$l" "FILECHECK " | vals op; done | awk '!s[$0]++')
+for tag in FILECHECK FILECHECK2; do
+  for o in $fops; do
+    if [ $tag = FILECHECK ]; then printf '| %s |' "$o"; else printf '| %s, tracepoints forced |' "$o"; fi
+    for l in "${logs[@]}"; do
+      st=$(twk "$l" "$tag op=$o " | val status)
+      case "$st" in ok|skipped|not-expected|'') ;; *) st="**$st**" ;; esac
+      printf ' %s |' "${st:--}"
+    done
+    echo
+  done
+done
+echo
+echo "## Verifier instructions"
+echo
+echo "Instructions the verifier processed for each file program loaded alone (\`verified_insns\`,"
+echo "limit 1,000,000), the vfs set and the tracepoint set side by side."
+echo
+printf '| program |'; for n in "${names[@]}"; do printf ' %s |' "$n"; done; echo
+printf '|---|'; for n in "${names[@]}"; do printf -- '---|'; done; echo
+vprogs=$(for l in "${logs[@]}"; do twk "$l" "VINSNS " | vals program; done | awk '!s[$0]++')
+for p in $vprogs; do
+  printf '| %s |' "$p"
+  for l in "${logs[@]}"; do
+    v=$(twk "$l" "VINSNS " | grep " program=$p " | val insns)
+    printf ' %s |' "${v:--}"
   done
   echo
 done

@@ -72,6 +72,7 @@ static int on_event(void *user, const struct tw_event *ev)
 	const struct tw_pid_info *p = &ev->hdr->pids;
 
 	r->total++;
+	twk_files_on_event(ev, r->workload);
 	if (ev->hdr->type == TW_EVENT_PROCESS_FORK && p->ppid == (uint32_t)r->workload)
 		r->grandchild = (pid_t)p->tgid;
 	for (size_t i = 0; i < N_EXPECTS; i++) {
@@ -135,14 +136,8 @@ int twk_workload(void)
 	int fd, status = 0;
 	pid_t pid;
 
-	mkdir(TWK_DIR, 0755);
-	fd = open(TWK_DIR "/created", O_CREAT | O_WRONLY | O_TRUNC, 0644);
-	if (fd < 0)
-		return 10;
-	(void)!write(fd, "x", 1);
-	close(fd);
-	if (rename(TWK_DIR "/created", TWK_DIR "/renamed") || unlink(TWK_DIR "/renamed"))
-		return 11;
+	if ((status = twk_files_workload()))
+		return status;
 	fd = open("/dev/ttyS0", O_WRONLY | O_NOCTTY);
 	if (fd >= 0) {
 		(void)!write(fd, "twk: tty line\r\n", 15);
@@ -197,6 +192,7 @@ int twk_check_events(const struct twk_domain_result *d, size_t n)
 		twk_say("EVENTS error=%s", twk_text(err, buf, sizeof(buf)));
 		return 1;
 	}
+	failures += twk_files_hooks(ctx, loaded);
 	r.workload = fork();
 	if (r.workload == 0)
 		_exit(twk_workload());
@@ -235,5 +231,6 @@ int twk_check_events(const struct twk_domain_result *d, size_t n)
 		twk_say("EVENT type=%s status=%s count=%d", name, e->seen ? "ok" : "missing", e->seen);
 		failures += !e->seen;
 	}
-	return failures;
+	failures += twk_files_report(loaded);
+	return failures + twk_files_second_pass();
 }

@@ -12,6 +12,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "tracewire.h"
 
@@ -49,5 +50,13 @@ void twk_report_features(void);
 
 /* The workload (runs in a child): returns its exit status. */
 int twk_workload(void);
+
+/* File events in detail (files.c): workload part, per-event check, hook set, report. */
+int twk_files_workload(void);
+void twk_files_on_event(const struct tw_event *ev, pid_t workload);
+int twk_files_hooks(struct tw_ctx *ctx, uint64_t loaded);
+int twk_files_report(uint64_t loaded);
+/* Where the vfs set was chosen: the file workload again on the tracepoints, same checks. */
+int twk_files_second_pass(void);
 
 #endif

@@ -14,6 +14,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <bpf/bpf.h>
 #include <bpf/btf.h>
 #include <bpf/libbpf.h>
 
@@ -122,8 +123,17 @@ static void diagnose_program(const struct tw_domain_def *d, const char *prog_nam
 	old = libbpf_set_print(capture_print);
 	err = bpf_object__load(obj);
 	libbpf_set_print(old);
-	if (!err)
+	if (!err) {
+		struct bpf_prog_info info;
+		uint32_t ilen = sizeof(info);
+
+		memset(&info, 0, sizeof(info));
 		snprintf(why, len, "loads alone");
+		/* verified_insns: 5.16+; 0 when the kernel does not report it */
+		if (p && !bpf_obj_get_info_by_fd(bpf_program__fd(p), &info, &ilen) && info.verified_insns)
+			twk_say("VINSNS domain=%s program=%s insns=%u xlated=%u", d->name, prog_name,
+				info.verified_insns, info.xlated_prog_len / 8);
+	}
 	else if (log[0]) {
 		/* the instructions leading to the error, to find it without a second boot */
 		size_t l = strlen(log), lines = 0;
@@ -200,6 +210,28 @@ static void report_failed_domain(const struct tw_domain_def *d, uint64_t mask, c
 	btf__free(vmlinux);
 }
 
+/*
+ * The file hook sets: every program loaded alone, for its verifier
+ * instruction count, and for the verifier's reason when a vfs program was
+ * not chosen (the library falls back silently, per event type).
+ */
+static void diagnose_file_programs(const struct tw_domain_def *d, uint64_t mask,
+				   const struct tw_probe_status *st, size_t np)
+{
+	char why[512], buf[200];
+
+	(void)st;
+	(void)np;
+	for (size_t i = 0; i < d->n_programs; i++) {
+		const struct tw_program_def *p = &d->programs[i];
+
+		diagnose_program(d, p->program, mask, why, sizeof(why));
+		if (strcmp(why, "loads alone"))
+			twk_say("PROGDIAG domain=%s program=%s hook=%s error=%s", d->name, p->program,
+				p->hook, twk_text(why, buf, sizeof(buf)));
+	}
+}
+
 int twk_load_domains(struct twk_domain_result *out, size_t max)
 {
 	size_t n = 0;
@@ -249,6 +281,8 @@ int twk_load_domains(struct twk_domain_result *out, size_t max)
 					st[k].hook, state);
 			}
 			tw_ctx_close(ctx);
+			if (!strcmp(d->name, "file_vfs") || !strcmp(d->name, "file"))
+				diagnose_file_programs(d, r->mask, st, np);
 		}
 		twk_say("DOMAIN name=%s ok=%d programs=%d attached=%d unavailable=%d failed=%d ms=%ld",
 			r->name, r->ok, r->programs, r->attached, r->unavailable, r->failed, r->ms);
