@@ -183,13 +183,17 @@ sleep 1
 rss1=$(awk '/^VmRSS/ {print $2}' /proc/$et/status)
 state=$(awk '/^State/ {print $2}' /proc/$et/status)
 kill -INT $et
-# drain what is left so the final writes can finish; if EventsTrace is already gone, the
-# open of the fifo would wait for a writer for ever: the timeout ends it
-timeout 20 cat "$work/fifo" > /dev/null &
+# drain what is left so the final writes can finish. The fifo is opened read-write here, which
+# never blocks (a read-only open would wait for a writer for ever if EventsTrace were gone), and
+# the reader is our own child, killed below: nothing is left holding ctest's output pipe (a
+# `timeout cat` killed early orphaned its cat, blocked in open, and ctest waited on it)
+exec 5<> "$work/fifo"
+cat <&5 > /dev/null 2>&1 &
 drain=$!
 kill $holder 2> /dev/null; wait $holder 2> /dev/null
 wait $et; rc=$?
 kill $drain 2> /dev/null; wait $drain 2> /dev/null
+exec 5<&-
 check "blocked stdout: EventsTrace waits in write (state $state), RSS $rss0 -> $rss1 kB" \
   test "$state" = S -a $((rss1 - rss0)) -lt 4096
 check "... the ring's overflow is counted in the kernel" \
