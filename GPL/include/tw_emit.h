@@ -116,11 +116,13 @@ static __always_inline void tw_field__commit(struct tw_builder *b, __u16 ftype, 
 					     __u16 flags)
 {
 	struct tw_varlen_field *f;
-	__u32 off = b->off;
+	__u64 off = b->off;
 
 	if (off + sizeof(*f) + size > TW_EVENT_MAX)
 		return;
-	f = (struct tw_varlen_field *)(b->buf + (off & TW_EVENT_OFF_MASK));
+	/* as in tw_field__data: the 6.1 verifier needs the mask the compiler would drop */
+	asm volatile("%[off] &= %[mask]" : [off] "+r"(off) : [mask] "i"(TW_EVENT_OFF_MASK));
+	f = (struct tw_varlen_field *)(b->buf + off);
 	f->type = ftype;
 	f->flags = flags;
 	f->size = size;

@@ -95,32 +95,6 @@ static long tw_path__step(__u32 i, void *ctx)
 	return 0;
 }
 
-/*
- * tw_field__commit() with the offset mask kept by an asm barrier: after a
- * second path walk in one program (rename, link) the compiler drops the mask
- * (the size check implies it) and the 6.1 verifier then refuses the field
- * header store as "unbounded memory access" (kernel matrix, file_vfs.bpf.c).
- */
-static __always_inline void tw_path__commit(struct tw_builder *b, __u16 ftype, __u32 size,
-					    __u16 flags)
-{
-	struct tw_varlen_field *f;
-	__u64 off = b->off;
-
-	if (off + sizeof(*f) + size > TW_EVENT_MAX)
-		return;
-	asm volatile("%[off] &= %[mask]" : [off] "+r"(off) : [mask] "i"(TW_EVENT_OFF_MASK));
-	f = (struct tw_varlen_field *)(b->buf + off);
-	f->type = ftype;
-	f->flags = flags;
-	f->size = size;
-	b->off = off + sizeof(*f) + size;
-	b->vl->count++;
-	b->vl->size += sizeof(*f) + size;
-	if (flags & TW_FIELD_FLAG_TRUNCATED)
-		tw_stats__add_truncated(b->type);
-}
-
 /* Copy the assembled path (area[pos..]) into a new field of the event. */
 static __always_inline void tw_path__emit(struct tw_builder *b, __u16 ftype, struct tw_path_walk *w)
 {
@@ -137,7 +111,7 @@ static __always_inline void tw_path__emit(struct tw_builder *b, __u16 ftype, str
 		return;
 	bpf_probe_read_kernel(d, size & (TW_PATH_AREA_SIZE * 2 - 1),
 			      w->area + (w->pos & TW_PATH_AREA_MASK));
-	tw_path__commit(b, ftype, size, w->truncated ? TW_FIELD_FLAG_TRUNCATED : 0);
+	tw_field__commit(b, ftype, size, w->truncated ? TW_FIELD_FLAG_TRUNCATED : 0);
 }
 
 static __always_inline void tw_path__init(struct tw_builder *b, struct tw_path_walk *w)

@@ -376,10 +376,18 @@ static void print_start_record(struct trace_state *st, const char *source, struc
 {
 	struct tw_stream_info info = {
 	    .agent = "EventsTrace", .source = source, .event_mask = st->cli.event_mask};
+	const char *sets[TW_EVENT_TYPE_MAX] = {0};
+	char report[1024];
 
 	if (st->cli.no_start_record)
 		return;
 	if (ctx) {
+		for (uint32_t t = 0; t < TW_EVENT_TYPE_MAX; t++)
+			if ((st->cli.event_mask >> t) & 1)
+				sets[t] = tw_ctx_hook_set(ctx, t);
+		info.hook_sets = sets;
+		tw_ctx_hook_report(ctx, report, sizeof(report));
+		info.hook_report = report;
 		info.ring_size = tw_ctx_ring_size(ctx);
 		info.probes = tw_ctx_probes(ctx, &info.n_probes);
 		info.wakeup_bytes = st->cli.wakeup_bytes < 0 ? 0 : (uint32_t)st->cli.wakeup_bytes;

@@ -44,6 +44,17 @@ void tw_stream_start_to_json(struct tw_json *j, const struct tw_stream_info *inf
 	if (info->ring_size)
 		tw_json_u64(j, "ring_size", info->ring_size);
 	tw_json_u64(j, "wakeup_bytes", info->wakeup_bytes);
+	if (info->hook_sets) {
+		/* which hooks serve each type: e.g. file events from vfs functions or tracepoints */
+		tw_json_begin_object(j, "hook_sets");
+		for (uint32_t t = 0; t < TW_EVENT_TYPE_MAX; t++)
+			if ((info->event_mask >> t) & 1 && info->hook_sets[t] && tw_event_type_name(t))
+				tw_json_string(j, tw_event_type_name(t), info->hook_sets[t],
+					       strlen(info->hook_sets[t]));
+		tw_json_end_object(j);
+	}
+	if (info->hook_report && info->hook_report[0])
+		tw_json_string(j, "hook_report", info->hook_report, strlen(info->hook_report));
 	tw_json_begin_array(j, "probes");
 	for (size_t i = 0; i < info->n_probes; i++) {
 		const struct tw_probe_status *p = &info->probes[i];

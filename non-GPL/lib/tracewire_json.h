@@ -30,6 +30,10 @@ struct tw_stream_info {
 	uint32_t wakeup_bytes;
 	const struct tw_probe_status *probes;
 	size_t n_probes;
+	/* per event type (indexed by type, TW_EVENT_TYPE_MAX entries): the hook set that serves
+	   it, tw_ctx_hook_set(); NULL array or entries: not written */
+	const char *const *hook_sets;
+	const char *hook_report;        /* tw_ctx_hook_report(): fallbacks and why; NULL or "": none */
 };
 
 /* The first record of a stream: format version, agent, what is attached. */
