@@ -46,6 +46,11 @@
  *
  * A GSO/GRO super-packet additionally reads its IP and L4 header lengths to
  * count the headers of the segments it stands for.
+ *
+ * On request (tw_netacct_options.interface_totals) an interface layer counts
+ * what every interface carried, socket or not (ARP, forwarded, answered by
+ * the kernel): tp_btf/netif_receive_skb and tp_btf/net_dev_start_xmit, per
+ * ifindex, direction and class, see the end of this file.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_core_read.h>
@@ -69,6 +74,12 @@ char LICENSE[] SEC("license") = "GPL";
 
 /* Entries per thread instead of per process (tw_netacct_options.per_thread); set before load. */
 const volatile __u32 tw_cfg_na_per_thread = 0;
+/*
+ * The interface layer (tw_netacct_options.interface_totals); set before
+ * load. Off, the cgroup_skb programs skip its per-interface count (the
+ * verifier drops the dead branch) and the tracepoint programs are not loaded.
+ */
+const volatile __u32 tw_cfg_na_ifaces = 0;
 
 /* A socket: its owner and the counts not yet folded into the owner's entry. */
 struct na_sock {
@@ -109,6 +120,19 @@ struct {
 	__type(value, struct tw_na_bucket);
 } tw_na_buckets SEC(".maps");
 
+/*
+ * Interface layer, per ifindex (max_entries 1 unless interface_totals: set
+ * by the loader). Not preallocated: 160 bytes per CPU for every interface
+ * seen, not for 4096 of them.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
+	__uint(max_entries, 4096);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, __u32);
+	__type(value, struct tw_na_iface);
+} tw_na_ifaces SEC(".maps");
+
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, TW_NA_STAT_MAX);
@@ -121,7 +145,8 @@ static __always_inline void na_stat_add(__u32 idx, __u64 v)
 	__u64 *s = bpf_map_lookup_elem(&tw_na_stats, &idx);
 
 	if (s)
-		*s += v; /* per-CPU: no atomic needed */
+		/* per-CPU, but process-context callers can be interrupted by the softirq ones */
+		__sync_fetch_and_add(s, v);
 }
 
 static __always_inline __u32 na_proto_index(__u32 proto)
@@ -150,8 +175,24 @@ static __always_inline void na_bucket(__u32 ifindex, __u16 kind, __u32 proto, __
 			return;
 		}
 	}
-	b->packets += pkts; /* per-CPU value */
-	b->bytes += bytes;
+	/* per-CPU value; atomic all the same: a softirq can interrupt a process-context update */
+	__sync_fetch_and_add(&b->packets, pkts);
+	__sync_fetch_and_add(&b->bytes, bytes);
+}
+
+/* An interface's entry of the interface layer, created if missing; NULL when the table is full. */
+static __always_inline struct tw_na_iface *na_iface(__u32 ifindex)
+{
+	struct tw_na_iface *v = bpf_map_lookup_elem(&tw_na_ifaces, &ifindex);
+	static const struct tw_na_iface zero;
+
+	if (v)
+		return v;
+	bpf_map_update_elem(&tw_na_ifaces, &ifindex, &zero, BPF_NOEXIST);
+	v = bpf_map_lookup_elem(&tw_na_ifaces, &ifindex);
+	if (!v)
+		na_stat_add(TW_NA_STAT_IFACE_FULL, 1);
+	return v;
 }
 
 /*
@@ -475,6 +516,27 @@ static __always_inline void na_wire_size(struct __sk_buff *skb, __u32 *pkts, __u
 	na_stat_add(TW_NA_STAT_GSO_EXTRA_BYTES, (__u64)(segs - 1) * (hdr + TW_NA_L2_HLEN));
 }
 
+/*
+ * Interface layer, received packets: what ingress counted on this interface
+ * (attributed or bucketed), the part of the interface's input that sockets
+ * explain. Ingress runs in softirq (bottom halves off): plain per-CPU adds.
+ * Sent packets are classified by tw_na_if_tx itself, from skb->sk: no work
+ * for egress here.
+ */
+static __always_inline void na_iface_socket(struct __sk_buff *skb, __u8 dir, __u32 pkts,
+					    __u64 bytes)
+{
+	struct tw_na_iface *v;
+
+	if (!tw_cfg_na_ifaces || dir != TW_NA_DIR_IN)
+		return;
+	v = na_iface(skb->ifindex);
+	if (!v)
+		return;
+	v->c[TW_NA_DIR_IN][TW_NA_IF_SOCKET].packets += pkts;
+	v->c[TW_NA_DIR_IN][TW_NA_IF_SOCKET].bytes += bytes;
+}
+
 static __always_inline int na_skb(struct __sk_buff *skb, __u8 dir)
 {
 	struct bpf_sock *sk = skb->sk, *full;
@@ -496,22 +558,32 @@ static __always_inline int na_skb(struct __sk_buff *skb, __u8 dir)
 		if (!full)
 			return 1; /* a mini socket: not ours to count */
 		na_wire_size(skb, &pkts, &bytes);
+		na_iface_socket(skb, dir, pkts, bytes);
 		na_bucket(skb->ifindex, TW_NA_BUCKET_NO_OWNER, full->protocol, dir, pkts, bytes);
 		return 1;
 	}
 	na_wire_size(skb, &pkts, &bytes);
+	na_iface_socket(skb, dir, pkts, bytes);
 	idx = TW_NA_WIRE(na_proto_index(o->proto), dir);
 	if (idx >= TW_NA_N_COUNTERS - 1)
 		return 1;
 	/* listeners receive only (SYNs, handshake ACKs): egress need not look */
 	if (o->direct && !o->released && (dir == TW_NA_DIR_OUT || sk->state != NA_TCP_LISTEN)) {
+		__u64 before;
+
 		__sync_fetch_and_add(&o->cnt[idx], pkts);
-		__sync_fetch_and_add(&o->cnt[idx + 1], bytes);
+		/*
+		 * A fetching add: on arm64 the JIT makes a plain (unused-result)
+		 * add an unordered STADD, a fetching one a fully ordered LDADDAL;
+		 * on x86 both are locked, full barriers.
+		 */
+		before = __sync_fetch_and_add(&o->cnt[idx + 1], bytes);
+		barrier_var(before);
 		/*
 		 * Closed meanwhile? Its fold may have run before these adds, and
 		 * nothing else is sure to fold it before it is freed: fold now.
-		 * The adds (locked on x86) and sock_release's exchange are full
-		 * barriers, so one of the two sides always sees the other.
+		 * The ordered add and sock_release's exchange are full barriers,
+		 * so one of the two sides always sees the other.
 		 */
 		if (o->released)
 			na_fold(o);
@@ -542,4 +614,173 @@ SEC("cgroup_skb/ingress")
 int tw_na_ingress(struct __sk_buff *skb)
 {
 	return na_skb(skb, TW_NA_DIR_IN);
+}
+
+/* ---- interface layer (tw_cfg_na_ifaces; not loaded otherwise) ---- */
+
+#define NA_ETH_P_ARP 0x0806
+#define NA_ETH_P_IPV6 0x86DD
+#define NA_ETH_P_8021Q 0x8100
+#define NA_ETH_P_8021AD 0x88A8
+#define NA_NO_HEADER 0xffff /* an unset skb header offset */
+#define NA_TCP_TIME_WAIT 6
+
+/*
+ * A cast, not a helper call, for reading skb_shinfo() (about 30 ns less per
+ * packet than bpf_probe_read_kernel). Since 6.2; weak, so the object still
+ * loads before: the loader then loads the *_pr programs instead.
+ */
+extern void *bpf_rdonly_cast(const void *obj, __u32 btf_id) __ksym __weak;
+
+/*
+ * IP and L4 header bytes of each segment of a super-packet whose IP header
+ * starts at l3 (0: unknown). The L4 header is found through the skb's
+ * transport offset (the inner one for a tunnel packet); the TCP header's
+ * length is read from the packet. Rare: one per up to 64 KiB.
+ */
+static __noinline __u32 na_if_gso_hdr(struct sk_buff *skb, __u64 head, __u64 l3)
+{
+	struct skb_shared_info *si = (void *)(head + skb->end);
+	__u16 th = skb->transport_header;
+	__u32 gso_type = BPF_CORE_READ(si, gso_type);
+	__s64 hdr;
+	__u8 b;
+
+	if (BPF_CORE_READ_BITFIELD(skb, encapsulation))
+		th = skb->inner_transport_header;
+	if (th == NA_NO_HEADER)
+		return 0;
+	hdr = (__s64)(head + th - l3);
+	if (hdr <= 0 || hdr > 256)
+		return 0;
+	if (!(gso_type & (SKB_GSO_TCPV4 | SKB_GSO_TCPV6)))
+		return (__u32)hdr + 8; /* UDP (UDP_SEGMENT, UDP GRO) */
+	if (bpf_probe_read_kernel(&b, 1, (void *)(head + th + 12)))
+		return 0;
+	return (__u32)hdr + (b >> 4) * 4;
+}
+
+static __always_inline void na_if_add(struct tw_na_bucket *c, __u32 pkts, __u64 bytes)
+{
+	/* per-CPU, and both hooks run with bottom halves off: no atomics needed */
+	c->packets += pkts;
+	c->bytes += bytes;
+}
+
+/*
+ * One packet (skb) on interface dev, as the interface carries it: the same
+ * model as na_wire_size (L3 length plus TW_NA_L2_HLEN, a super-packet as
+ * its segments). On receive skb->data is at the L3 header already (the
+ * driver pulled the link header); on transmit it is at the link header and
+ * the L3 one is found through the network offset.
+ */
+static __always_inline void na_if_count(struct sk_buff *skb, struct net_device *dev, __u8 dir,
+				       bool cast)
+{
+	__u64 head = (__u64)skb->head, data = (__u64)skb->data, l3 = data, bytes;
+	__u32 len = skb->len, pkts = 1, cls = TW_NA_IF_N;
+	__u16 proto = skb->protocol, nh, gso[2] = {};
+	struct skb_shared_info *si;
+	struct tw_na_iface *v;
+
+	if (dir == TW_NA_DIR_OUT) {
+		__s64 off = -1;
+
+		nh = skb->network_header;
+		if (nh != NA_NO_HEADER)
+			off = (__s64)(head + nh - data);
+		/* no network offset (a packet socket's raw frame): the device's link header */
+		if (off <= 0 || off > len)
+			off = dev->header_ops ? dev->hard_header_len : 0;
+		if (off > len)
+			off = len;
+		l3 = data + off;
+		len -= (__u32)off;
+	}
+	bytes = (__u64)len + TW_NA_L2_HLEN;
+	/* skb_shinfo(), at head + end: gso_size and gso_segs */
+	if (cast) {
+		si = bpf_rdonly_cast((void *)(head + skb->end),
+				     bpf_core_type_id_kernel(struct skb_shared_info));
+		gso[0] = si->gso_size; /* plain loads; a fault would read 0 */
+		gso[1] = si->gso_segs;
+	} else {
+		si = (void *)(head + skb->end);
+		bpf_core_read(gso, sizeof(gso), &si->gso_size); /* adjacent in every kernel */
+	}
+	if (gso[0] && gso[1] > 1) {
+		__u32 segs = gso[1];
+
+		pkts = segs;
+		bytes += (__u64)(segs - 1) * (na_if_gso_hdr(skb, head, l3) + TW_NA_L2_HLEN);
+	}
+	if (proto == __builtin_bswap16(NA_ETH_P_ARP))
+		cls = TW_NA_IF_ARP;
+	else if (proto != __builtin_bswap16(NA_ETH_P_IP) &&
+		 proto != __builtin_bswap16(NA_ETH_P_IPV6) &&
+		 proto != __builtin_bswap16(NA_ETH_P_8021Q) &&
+		 proto != __builtin_bswap16(NA_ETH_P_8021AD))
+		cls = TW_NA_IF_NON_IP;
+	else if (dir == TW_NA_DIR_OUT) {
+		struct sock *sk = skb->sk;
+
+		if (!sk) {
+			if (skb->skb_iif)
+				cls = TW_NA_IF_FORWARDED; /* came in on an interface, leaves without a socket */
+		} else if ((sk->__sk_common.skc_family == NA_AF_INET ||
+			    sk->__sk_common.skc_family == NA_AF_INET6) &&
+			   sk->__sk_common.skc_state != NA_TCP_TIME_WAIT) {
+			/*
+			 * What egress counts (attributed or bucketed): it runs for
+			 * every packet of a full IP socket, and for a SYN-ACK, whose
+			 * request socket it replaces with the listener; not for a
+			 * time-wait socket's.
+			 */
+			cls = TW_NA_IF_SOCKET;
+		}
+	}
+	v = na_iface(dev->ifindex);
+	if (!v)
+		return;
+	na_if_add(&v->c[dir & 1][TW_NA_IF_TOTAL], pkts, bytes);
+	if (cls == TW_NA_IF_N)
+		return;
+	na_if_add(&v->c[dir & 1][cls], pkts, bytes);
+	if (cls != TW_NA_IF_FORWARDED)
+		return;
+	/* the interface it came in on: its forwarded input, as it leaves */
+	v = na_iface((__u32)skb->skb_iif);
+	if (v)
+		na_if_add(&v->c[TW_NA_DIR_IN][TW_NA_IF_FORWARDED], pkts, bytes);
+}
+
+/* Every received packet, once per interface it is received on (ARP, forwarded, ...), before any socket. */
+SEC("tp_btf/netif_receive_skb")
+int BPF_PROG(tw_na_if_rx, struct sk_buff *skb)
+{
+	na_if_count(skb, skb->dev, TW_NA_DIR_IN, true);
+	return 0;
+}
+
+/* Every packet handed to a driver (after software segmentation and the qdisc). */
+SEC("tp_btf/net_dev_start_xmit")
+int BPF_PROG(tw_na_if_tx, struct sk_buff *skb, struct net_device *dev)
+{
+	na_if_count(skb, dev, TW_NA_DIR_OUT, true);
+	return 0;
+}
+
+/* The same before 6.2 (no bpf_rdonly_cast): skb_shinfo() read with a helper. */
+SEC("tp_btf/netif_receive_skb")
+int BPF_PROG(tw_na_if_rx_pr, struct sk_buff *skb)
+{
+	na_if_count(skb, skb->dev, TW_NA_DIR_IN, false);
+	return 0;
+}
+
+SEC("tp_btf/net_dev_start_xmit")
+int BPF_PROG(tw_na_if_tx_pr, struct sk_buff *skb, struct net_device *dev)
+{
+	na_if_count(skb, dev, TW_NA_DIR_OUT, false);
+	return 0;
 }

@@ -82,6 +82,32 @@ struct tw_na_bucket {
 	__u64 bytes;
 };
 
+/*
+ * Interface layer (tw_netacct_options.interface_totals, off by default):
+ * what every interface carried, per ifindex (the same numbering as the
+ * buckets), per direction and class, from tp_btf/netif_receive_skb (every
+ * received packet, before any socket) and tp_btf/net_dev_start_xmit (every
+ * packet handed to a driver). Sizes follow the wire model above: IP (or
+ * ARP, ...) length plus TW_NA_L2_HLEN per packet, super-packets as their
+ * segments. The classes other than TOTAL are disjoint parts of it.
+ */
+enum tw_na_if_class {
+	TW_NA_IF_TOTAL,     /* every packet */
+	TW_NA_IF_SOCKET,    /* of a local full IP socket: what the cgroup_skb programs count
+			       (attributed to processes plus the buckets above); in:
+			       counted by ingress, out: skb->sk at transmit */
+	TW_NA_IF_ARP,       /* ethertype ARP */
+	TW_NA_IF_NON_IP,    /* other ethertypes than IPv4, IPv6, ARP (and VLAN tags) */
+	TW_NA_IF_FORWARDED, /* out: IP packets that came in on an interface (skb_iif)
+			       and have no local socket; in: the same packets,
+			       credited to the interface they came in on when they leave */
+	TW_NA_IF_N,
+};
+
+struct tw_na_iface {
+	struct tw_na_bucket c[2][TW_NA_IF_N]; /* [TW_NA_DIR_*][TW_NA_IF_*] */
+};
+
 /* tw_na_stats (per-CPU array) indexes */
 enum tw_na_stat {
 	TW_NA_STAT_PROC_FULL,     /* a process entry could not be created (table full) */
@@ -91,6 +117,7 @@ enum tw_na_stat {
 	TW_NA_STAT_GSO_EXTRA_BYTES, /* header bytes added likewise */
 	TW_NA_STAT_FOLD_NO_ENTRY, /* socket counts folded after the owner's entry was gone:
 				     wire counts bucketed (ifindex 0), payload counts lost */
+	TW_NA_STAT_IFACE_FULL,    /* interface layer: an interface entry could not be made */
 	TW_NA_STAT_MAX,
 };
 

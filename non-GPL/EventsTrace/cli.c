@@ -94,6 +94,7 @@ enum {
 	OPT_NETACCT_RETAIN,
 	OPT_NETACCT_MAX_PROCS,
 	OPT_NET_PER_THREAD,
+	OPT_NET_IFACE_TOTALS,
 	OPT_METRICS_LISTEN,
 	OPT_METRICS_TOP,
 	OPT_METRICS_INTERVAL,
@@ -183,6 +184,7 @@ static const struct option long_opts[] = {
 	{"netacct-retain", required_argument, NULL, OPT_NETACCT_RETAIN},
 	{"netacct-max-procs", required_argument, NULL, OPT_NETACCT_MAX_PROCS},
 	{"net-per-thread", no_argument, NULL, OPT_NET_PER_THREAD},
+	{"net-interface-totals", no_argument, NULL, OPT_NET_IFACE_TOTALS},
 	{"metrics-listen", required_argument, NULL, OPT_METRICS_LISTEN},
 	{"metrics-top", required_argument, NULL, OPT_METRICS_TOP},
 	{"metrics-interval-ms", required_argument, NULL, OPT_METRICS_INTERVAL},
@@ -254,6 +256,9 @@ void tw_cli_usage(FILE *f)
 	    "      --netacct-max-procs N process table size (default 16384)\n"
 	    "      --net-per-thread      count per thread: NET_BANDWIDTH records carry tid (the\n"
 	    "                            atop server still answers per process)\n"
+	    "      --net-interface-totals  with --net-bandwidth: per interface, all it carried\n"
+	    "                            (ARP, non-IP, forwarded, the unexplained remainder);\n"
+	    "                            one more program run per packet\n"
 	    "Prometheus metrics (docs/metrics.md; off by default):\n"
 	    "      --metrics-listen ADDRESS  serve /metrics over HTTP (Prometheus text format)\n"
 	    "                            at PORT (on 127.0.0.1), A.B.C.D:PORT or [IPV6]:PORT;\n"
@@ -954,6 +959,9 @@ static int parse_option(struct tw_cli *cli, int c, const char *arg, char *err, s
 	case OPT_NET_PER_THREAD:
 		cli->netacct_per_thread = true;
 		return 0;
+	case OPT_NET_IFACE_TOTALS:
+		cli->netacct_iface_totals = true;
+		return 0;
 	case OPT_NETACCT_MAX_PROCS:
 		if (parse_u32(arg, &n) || n < 16 || n > (1u << 22)) {
 			snprintf(err, errlen, "invalid --netacct-max-procs '%s' (16 to 4194304)", arg);
@@ -1079,6 +1087,10 @@ int tw_cli_parse(int argc, char **argv, struct tw_cli *cli, char *err, size_t er
 	}
 	if (cli->netacct_per_thread && !cli->netatop_path && !cli->net_bandwidth_s) {
 		snprintf(err, errlen, "--net-per-thread needs --net-bandwidth or --netatop-server");
+		return -1;
+	}
+	if (cli->netacct_iface_totals && !cli->net_bandwidth_s) {
+		snprintf(err, errlen, "--net-interface-totals needs --net-bandwidth");
 		return -1;
 	}
 	if (cli->netatop_group && !cli->netatop_path) {

@@ -69,6 +69,7 @@ struct tw_cli {
 	int64_t netacct_retain_s;     /* --netacct-retain SECONDS; -1: library default (60) */
 	uint32_t netacct_max_procs;   /* --netacct-max-procs N; 0: library default (16384) */
 	bool netacct_per_thread;      /* --net-per-thread */
+	bool netacct_iface_totals;    /* --net-interface-totals */
 	/* Prometheus endpoint (docs/metrics.md) */
 	const char *metrics_listen;   /* --metrics-listen as given; NULL: no endpoint */
 	struct sockaddr_storage metrics_addr; /* ...parsed */

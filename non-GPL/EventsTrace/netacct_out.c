@@ -7,7 +7,9 @@
  * interval, the deltas of both layers: socket payload (calls and bytes) and
  * wire (packets and bytes as the interface carries them), per protocol and
  * direction, and rates. Unattributed traffic gets NET_BANDWIDTH_UNATTRIBUTED
- * records per interface, kind and protocol.
+ * records per interface, kind and protocol; with --net-interface-totals
+ * also one record of kind "interface" per interface and direction: all it
+ * carried, split into sockets, ARP, non-IP, forwarded and the remainder.
  */
 #include <errno.h>
 #include <grp.h>
@@ -29,6 +31,9 @@ struct et_netacct {
 	size_t n_prev;
 	struct tw_netacct_bucket *prev_b;
 	size_t n_prev_b;
+	struct tw_netacct_iface *prev_if; /* --net-interface-totals */
+	size_t n_prev_if;
+	bool ifaces;
 	struct tw_json json;
 };
 
@@ -92,6 +97,7 @@ int et_netacct_open(struct et_netacct **out, const struct tw_cli *cli)
 	if (cli->netacct_max_procs)
 		o.max_procs = cli->netacct_max_procs;
 	o.per_thread = cli->netacct_per_thread;
+	o.interface_totals = cli->netacct_iface_totals;
 	o.verbose = cli->verbose;
 	if (tw_netacct_open(&n->na, &o, err, sizeof(err)) < 0) {
 		fprintf(stderr, "EventsTrace: %s\n", err);
@@ -113,6 +119,9 @@ int et_netacct_open(struct et_netacct **out, const struct tw_cli *cli)
 		qsort(n->prev, n->n_prev, sizeof(*n->prev), by_key);
 	if (n->interval_s)
 		tw_netacct_buckets(n->na, &n->prev_b, &n->n_prev_b);
+	n->ifaces = cli->netacct_iface_totals;
+	if (n->interval_s && n->ifaces)
+		tw_netacct_interfaces(n->na, &n->prev_if, &n->n_prev_if);
 	*out = n;
 	return 0;
 }
@@ -256,6 +265,84 @@ static void kt_add(struct kt_group *g, size_t *ng, size_t max, const struct tw_n
 	add_delta(&g[i].sum.other_in, &c->other_in, &p->other_in);
 }
 
+static void count_json(struct tw_json *j, const char *key, const struct tw_netacct_count *c)
+{
+	tw_json_begin_object(j, key);
+	tw_json_u64(j, "packets", c->packets);
+	tw_json_u64(j, "wire_bytes", c->bytes);
+	tw_json_end_object(j);
+}
+
+static struct tw_netacct_count count_sub(struct tw_netacct_count c, struct tw_netacct_count p)
+{
+	return (struct tw_netacct_count){c.packets - p.packets, c.bytes - p.bytes};
+}
+
+/* The interval's delta of one direction of an interface (c - p). */
+static struct tw_netacct_iface_dir iface_delta(const struct tw_netacct_iface_dir *c,
+					       const struct tw_netacct_iface_dir *p)
+{
+	return (struct tw_netacct_iface_dir){
+		.total = count_sub(c->total, p->total),
+		.sockets = count_sub(c->sockets, p->sockets),
+		.arp = count_sub(c->arp, p->arp),
+		.non_ip = count_sub(c->non_ip, p->non_ip),
+		.forwarded = count_sub(c->forwarded, p->forwarded),
+	};
+}
+
+/*
+ * --net-interface-totals: per interface and direction with traffic in the
+ * interval, one record of kind "interface": the total the interface carried
+ * and its parts (sockets = attributed + this interface's no_owner and
+ * table_full records), the remainder signed.
+ */
+static int iface_records(struct et_netacct *n, FILE *out, uint64_t now_real, uint64_t dur)
+{
+	static const struct tw_netacct_iface none;
+	struct tw_netacct_iface *cur;
+	struct tw_json *j = &n->json;
+	size_t nc;
+	int rc = 0;
+
+	if (tw_netacct_interfaces(n->na, &cur, &nc))
+		return 0;
+	for (size_t i = 0; i < nc && rc == 0; i++) {
+		const struct tw_netacct_iface *p = &none;
+		for (size_t k = 0; k < n->n_prev_if; k++)
+			if (n->prev_if[k].ifindex == cur[i].ifindex)
+				p = &n->prev_if[k];
+		for (int dir = 0; dir < 2 && rc == 0; dir++) {
+			struct tw_netacct_iface_dir d =
+				dir ? iface_delta(&cur[i].in, &p->in) : iface_delta(&cur[i].out, &p->out);
+			int64_t rp, rb;
+			if (!d.total.packets && !d.sockets.packets && !d.forwarded.packets)
+				continue;
+			tw_netacct_iface_remainder(&d, &rp, &rb);
+			header(j, "NET_BANDWIDTH_UNATTRIBUTED", now_real, dur);
+			tw_json_u64(j, "ifindex", cur[i].ifindex);
+			tw_json_raw_string(j, "kind", "interface");
+			tw_json_raw_string(j, "direction", dir ? "in" : "out");
+			tw_json_u64(j, "packets", d.total.packets);
+			tw_json_u64(j, "wire_bytes", d.total.bytes);
+			count_json(j, "sockets", &d.sockets);
+			count_json(j, "arp", &d.arp);
+			count_json(j, "non_ip", &d.non_ip);
+			count_json(j, "forwarded", &d.forwarded);
+			tw_json_begin_object(j, "remainder");
+			tw_json_i64(j, "packets", rp);
+			tw_json_i64(j, "wire_bytes", rb);
+			tw_json_end_object(j);
+			tw_json_end_object(j);
+			rc = emit(n, out);
+		}
+	}
+	free(n->prev_if);
+	n->prev_if = cur;
+	n->n_prev_if = nc;
+	return rc;
+}
+
 int et_netacct_poll(struct et_netacct *n, FILE *out)
 {
 	static const struct tw_netacct_proc zero;
@@ -331,6 +418,8 @@ int et_netacct_poll(struct et_netacct *n, FILE *out)
 		n->prev_b = b;
 		n->n_prev_b = nb;
 	}
+	if (rc == 0 && n->ifaces)
+		rc = iface_records(n, out, now_real, dur);
 	return rc;
 }
 
@@ -349,15 +438,16 @@ void et_netacct_close(struct et_netacct *n)
 		fprintf(stderr,
 			"EventsTrace: network accounting: %lu processes (%lu exited) of %lu, "
 			"not tracked (table full) %lu, evicted early %lu, folded after eviction %lu, "
-			"maps %lu KiB; netatop answers %lu, refused %lu\n",
+			"interfaces not tracked %lu, maps %lu KiB; netatop answers %lu, refused %lu\n",
 			(unsigned long)s.procs, (unsigned long)s.procs_exited, (unsigned long)s.capacity,
 			(unsigned long)s.proc_table_full, (unsigned long)s.evicted_pressure,
-			(unsigned long)s.folded_without_entry,
+			(unsigned long)s.folded_without_entry, (unsigned long)s.iface_table_full,
 			(unsigned long)(s.map_bytes >> 10), (unsigned long)answered,
 			(unsigned long)refused);
 	tw_netacct_close(n->na);
 	free(n->prev);
 	free(n->prev_b);
+	free(n->prev_if);
 	tw_json_free(&n->json);
 	free(n);
 }

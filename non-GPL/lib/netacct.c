@@ -22,11 +22,13 @@
 #include <unistd.h>
 
 #include <bpf/bpf.h>
+#include <bpf/btf.h>
 #include <bpf/libbpf.h>
 
 #include "cgroup_paths.h"
 #include "net_probes.h"
 #include "netacct.skel.h"
+#include "probe_table.h"
 #include "prog_stats.h"
 #include "tracewire_netacct.h"
 #include "tracewire_netacct_wire.h"
@@ -41,7 +43,8 @@ struct tw_netacct {
 	struct bpf_link *links[NA_MAX_LINKS];
 	size_t n_links;
 	struct bpf_link *fold_iter; /* tw_na_fold over the socket storage */
-	int procs_fd, buckets_fd, stats_fd;
+	int procs_fd, buckets_fd, stats_fd, ifaces_fd;
+	bool ifaces; /* interface_totals */
 	uint32_t max_procs;
 	uint64_t retain_ns;
 	bool per_thread;
@@ -185,11 +188,48 @@ int tw_netacct_cgroup_path(struct tw_netacct *na, uint64_t cgroup_id, char *buf,
 	return rc;
 }
 
+/* The running kernel's BTF has function (or kfunc) name. */
+static bool kernel_has_func(const char *name)
+{
+	struct btf *vmlinux = btf__load_vmlinux_btf();
+	bool has;
+
+	if (!vmlinux)
+		return false;
+	has = btf__find_by_name_kind(vmlinux, name, BTF_KIND_FUNC) >= 0;
+	btf__free(vmlinux);
+	return has;
+}
+
 static int na_fail(struct tw_netacct *na, char *err, size_t errlen, int rc, const char *what)
 {
 	snprintf(err, errlen, "network accounting: %s: %s", what, strerror(rc < 0 ? -rc : rc));
 	tw_netacct_close(na);
 	return rc < 0 ? rc : -rc;
+}
+
+/*
+ * Feature probing, not version numbers: the payload counts come from the
+ * sock_send_length / sock_recv_length tracepoints (Linux 6.3 and later;
+ * Debian 12's 6.1 lacks them), so without them the accounting is refused
+ * with a sentence rather than a loader errno.
+ */
+static int kernel_supported(char *err, size_t errlen)
+{
+	static const char *const hooks[] = {"tp_btf/sock_send_length", "tp_btf/sock_recv_length"};
+	struct btf *vmlinux = btf__load_vmlinux_btf();
+	int rc = 0;
+
+	for (size_t i = 0; i < sizeof(hooks) / sizeof(hooks[0]) && !rc; i++) {
+		if (!tw_hook_available(vmlinux, hooks[i])) {
+			snprintf(err, errlen, "network accounting needs the %s tracepoint, which this "
+					      "kernel lacks (Linux 6.3 or later has it), or the kernel has no BTF",
+				 hooks[i] + strlen("tp_btf/"));
+			rc = -ENOTSUP;
+		}
+	}
+	btf__free(vmlinux);
+	return rc;
 }
 
 int tw_netacct_open(struct tw_netacct **out, const struct tw_netacct_options *o, char *err,
@@ -205,6 +245,8 @@ int tw_netacct_open(struct tw_netacct **out, const struct tw_netacct_options *o,
 		snprintf(err, errlen, "network accounting must run as root (it loads BPF programs)");
 		return -EPERM;
 	}
+	if ((rc = kernel_supported(err, errlen)))
+		return rc;
 	na = calloc(1, sizeof(*na));
 	if (!na)
 		return -ENOMEM;
@@ -235,6 +277,22 @@ int tw_netacct_open(struct tw_netacct **out, const struct tw_netacct_options *o,
 	na->skel->rodata->tw_cfg_sched_hierarchy = (uint32_t)na->hierarchy;
 	na->per_thread = o->per_thread;
 	na->skel->rodata->tw_cfg_na_per_thread = o->per_thread;
+	/*
+	 * The interface layer: its programs, and a map worth the name, only
+	 * when asked for; the variant reading skb_shinfo() with the
+	 * bpf_rdonly_cast kfunc where the kernel has it (6.2), else with a helper.
+	 */
+	na->ifaces = o->interface_totals;
+	na->skel->rodata->tw_cfg_na_ifaces = o->interface_totals;
+	{
+		bool cast = o->interface_totals && kernel_has_func("bpf_rdonly_cast");
+		bpf_program__set_autoload(na->skel->progs.tw_na_if_rx, cast);
+		bpf_program__set_autoload(na->skel->progs.tw_na_if_tx, cast);
+		bpf_program__set_autoload(na->skel->progs.tw_na_if_rx_pr, o->interface_totals && !cast);
+		bpf_program__set_autoload(na->skel->progs.tw_na_if_tx_pr, o->interface_totals && !cast);
+	}
+	if (!o->interface_totals)
+		bpf_map__set_max_entries(na->skel->maps.tw_na_ifaces, 1);
 	rc = bpf_map__set_max_entries(na->skel->maps.tw_na_procs, na->max_procs);
 	if (rc) {
 		libbpf_set_print(old_print);
@@ -247,6 +305,7 @@ int tw_netacct_open(struct tw_netacct **out, const struct tw_netacct_options *o,
 	na->procs_fd = bpf_map__fd(na->skel->maps.tw_na_procs);
 	na->buckets_fd = bpf_map__fd(na->skel->maps.tw_na_buckets);
 	na->stats_fd = bpf_map__fd(na->skel->maps.tw_na_stats);
+	na->ifaces_fd = bpf_map__fd(na->skel->maps.tw_na_ifaces);
 
 	root = tw_cgroup2_root();
 	if (!root)
@@ -263,8 +322,12 @@ int tw_netacct_open(struct tw_netacct **out, const struct tw_netacct_options *o,
 				       na->skel->progs.tw_na_exec,   na->skel->progs.tw_na_exit,
 				       na->skel->progs.tw_na_send,   na->skel->progs.tw_na_recv,
 				       na->skel->progs.tw_na_sock_create,
-				       na->skel->progs.tw_na_egress, na->skel->progs.tw_na_ingress};
+				       na->skel->progs.tw_na_egress, na->skel->progs.tw_na_ingress,
+				       na->skel->progs.tw_na_if_rx,  na->skel->progs.tw_na_if_tx,
+				       na->skel->progs.tw_na_if_rx_pr, na->skel->progs.tw_na_if_tx_pr};
 	for (size_t i = 0; i < sizeof(progs) / sizeof(progs[0]); i++) {
+		if (!bpf_program__autoload(progs[i]))
+			continue; /* the interface layer, not asked for */
 		enum bpf_attach_type t = bpf_program__expected_attach_type(progs[i]);
 		bool cg = t == BPF_CGROUP_INET_SOCK_CREATE || t == BPF_CGROUP_INET_SOCK_RELEASE ||
 			  t == BPF_CGROUP_INET_EGRESS || t == BPF_CGROUP_INET_INGRESS;
@@ -513,6 +576,59 @@ int tw_netacct_buckets(struct tw_netacct *na, struct tw_netacct_bucket **out, si
 	return 0;
 }
 
+int tw_netacct_interfaces(struct tw_netacct *na, struct tw_netacct_iface **out, size_t *n)
+{
+	struct tw_na_iface *percpu;
+	struct tw_netacct_iface *r = NULL;
+	size_t cnt = 0, cap = 0;
+	uint32_t k, prev;
+	void *prevp = NULL;
+
+	*out = NULL;
+	*n = 0;
+	if (!na->ifaces)
+		return -EOPNOTSUPP;
+	percpu = calloc(na->ncpus, sizeof(*percpu));
+	if (!percpu)
+		return -ENOMEM;
+	while (bpf_map_get_next_key(na->ifaces_fd, prevp, &k) == 0) {
+		prev = k;
+		prevp = &prev;
+		if (bpf_map_lookup_elem(na->ifaces_fd, &k, percpu))
+			continue;
+		if (cnt == cap) {
+			struct tw_netacct_iface *nr = realloc(r, (cap ? 2 * cap : 16) * sizeof(*r));
+			if (!nr) {
+				free(r);
+				free(percpu);
+				return -ENOMEM;
+			}
+			r = nr;
+			cap = cap ? 2 * cap : 16;
+		}
+		memset(&r[cnt], 0, sizeof(r[cnt]));
+		r[cnt].ifindex = k;
+		for (int dir = 0; dir < 2; dir++) {
+			struct tw_netacct_iface_dir *d = dir == TW_NA_DIR_IN ? &r[cnt].in : &r[cnt].out;
+			struct tw_netacct_count *to[TW_NA_IF_N] = {
+				[TW_NA_IF_TOTAL] = &d->total, [TW_NA_IF_SOCKET] = &d->sockets,
+				[TW_NA_IF_ARP] = &d->arp,     [TW_NA_IF_NON_IP] = &d->non_ip,
+				[TW_NA_IF_FORWARDED] = &d->forwarded,
+			};
+			for (int cls = 0; cls < TW_NA_IF_N; cls++)
+				for (int c = 0; c < na->ncpus; c++) {
+					to[cls]->packets += percpu[c].c[dir][cls].packets;
+					to[cls]->bytes += percpu[c].c[dir][cls].bytes;
+				}
+		}
+		cnt++;
+	}
+	free(percpu);
+	*out = r;
+	*n = cnt;
+	return 0;
+}
+
 /* The kernel's memory figure for a map (fdinfo "memlock"). */
 static uint64_t map_memlock(int fd)
 {
@@ -562,12 +678,13 @@ int tw_netacct_stats(struct tw_netacct *na, struct tw_netacct_stats *out)
 	out->gso_extra_packets = sums[TW_NA_STAT_GSO_EXTRA_PKTS];
 	out->gso_extra_bytes = sums[TW_NA_STAT_GSO_EXTRA_BYTES];
 	out->folded_without_entry = sums[TW_NA_STAT_FOLD_NO_ENTRY];
+	out->iface_table_full = sums[TW_NA_STAT_IFACE_FULL];
 	pthread_mutex_lock(&na->lock);
 	out->evicted_retention = na->evicted_retention;
 	out->evicted_pressure = na->evicted_pressure;
 	pthread_mutex_unlock(&na->lock);
 	out->map_bytes = map_memlock(na->procs_fd) + map_memlock(na->buckets_fd) +
-			 map_memlock(na->stats_fd) +
+			 map_memlock(na->stats_fd) + map_memlock(na->ifaces_fd) +
 			 map_memlock(bpf_map__fd(na->skel->maps.tw_na_owners));
 	return 0;
 }

@@ -83,8 +83,15 @@ size_t tw_netacct_plan_eviction(const uint64_t *exit_ns, size_t n, uint64_t now_
 			marked++;
 		}
 	}
-	/* pressure: live processes must always find room, so the oldest exited go first */
+	/*
+	 * pressure: live processes must always find room, so the oldest exited go
+	 * first; but never one that exited less than 100 ms ago: the kernel
+	 * marks the exit (microseconds) before the process's sockets are released, and their
+	 * counts are folded into the entry at release, which must still be there
+	 */
 	for (i = 0; i < n_ex && n - marked > high_water; i++) {
+		if (ex[i].exit_ns > now_ns || now_ns - ex[i].exit_ns < TW_NETACCT_EVICT_MIN_AGE_NS)
+			break; /* sorted by exit: the rest are younger still */
 		if (evict[ex[i].idx])
 			continue;
 		evict[ex[i].idx] = true;
@@ -157,4 +164,13 @@ void tw_netacct_kthread_name(const char *comm, char out[16])
 			i++;
 	memcpy(out, comm, i);
 	memset(out + i, 0, 16 - i);
+}
+
+void tw_netacct_iface_remainder(const struct tw_netacct_iface_dir *d, int64_t *packets,
+				int64_t *bytes)
+{
+	*packets = (int64_t)(d->total.packets - d->sockets.packets - d->arp.packets -
+			     d->non_ip.packets - d->forwarded.packets);
+	*bytes = (int64_t)(d->total.bytes - d->sockets.bytes - d->arp.bytes - d->non_ip.bytes -
+			   d->forwarded.bytes);
 }

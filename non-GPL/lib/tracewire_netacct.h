@@ -43,6 +43,12 @@ struct tw_netacct_options {
 	 * The atop server still answers per process (it sums the threads).
 	 */
 	bool per_thread;
+	/*
+	 * The interface layer (tw_netacct_interfaces): what every interface
+	 * carried, ARP and other non-IP frames and forwarded packets included.
+	 * Off by default: it adds a program run per packet and interface.
+	 */
+	bool interface_totals;
 };
 
 void tw_netacct_options_init(struct tw_netacct_options *o);
@@ -92,6 +98,42 @@ struct tw_netacct_bucket {
 	uint64_t packets, bytes;
 };
 
+/*
+ * Interface layer (tw_netacct_options.interface_totals), per interface index
+ * (numbered as the buckets: interfaces of different network namespaces may
+ * share a number) and direction; packets and bytes as the wire counts of
+ * tw_netacct_dir (L3 length + 14 per packet, super-packets as segments).
+ * total = sockets + arp + non_ip + forwarded + the remainder
+ * (tw_netacct_iface_remainder): what no socket, ARP, non-IP or forwarding
+ * explains, e.g. ICMP answered by the kernel, packets dropped before a socket.
+ */
+struct tw_netacct_count {
+	uint64_t packets, bytes;
+};
+
+struct tw_netacct_iface_dir {
+	struct tw_netacct_count total;
+	/* counted at the socket layer on this interface: attributed to processes + buckets */
+	struct tw_netacct_count sockets;
+	struct tw_netacct_count arp;
+	struct tw_netacct_count non_ip;    /* other ethertypes than IPv4, IPv6, ARP */
+	/* out: routed or bridged IP packets leaving; in: the same, credited to their input */
+	struct tw_netacct_count forwarded;
+};
+
+struct tw_netacct_iface {
+	uint32_t ifindex;
+	struct tw_netacct_iface_dir out, in;
+};
+
+/*
+ * total - sockets - arp - non_ip - forwarded, signed: negative where the
+ * socket layer sees a packet on an interface the interface layer does not
+ * (an upper device of a bond or VLAN receives through its lower device).
+ */
+void tw_netacct_iface_remainder(const struct tw_netacct_iface_dir *d, int64_t *packets,
+				int64_t *bytes);
+
 struct tw_netacct_stats {
 	uint64_t procs;              /* entries now in the table */
 	uint64_t procs_exited;       /* ...of which exited, kept for retain_ms */
@@ -108,6 +150,7 @@ struct tw_netacct_stats {
 	 * counts bucketed under ifindex 0, payload counts lost
 	 */
 	uint64_t folded_without_entry;
+	uint64_t iface_table_full; /* kernel: packets of interfaces that found no entry */
 };
 
 struct tw_netacct;
@@ -130,6 +173,11 @@ int tw_netacct_lookup(struct tw_netacct *na, uint32_t pid, uint64_t start_boot_n
 		      struct tw_netacct_proc *out);
 /* Unattributed buckets (summed over CPUs); free(*out) after use. */
 int tw_netacct_buckets(struct tw_netacct *na, struct tw_netacct_bucket **out, size_t *n);
+/*
+ * The interface layer, one entry per interface seen (summed over CPUs);
+ * free(*out) after use. -EOPNOTSUPP unless opened with interface_totals.
+ */
+int tw_netacct_interfaces(struct tw_netacct *na, struct tw_netacct_iface **out, size_t *n);
 int tw_netacct_stats(struct tw_netacct *na, struct tw_netacct_stats *out);
 
 /*
@@ -175,9 +223,11 @@ void tw_netatop_encode_end(unsigned char out[TW_NETATOP_RECORD_SIZE]);
  * Retention/eviction decision, exposed for tests: given the entries' exit
  * times (0: alive), mark in evict[] the ones to drop now: exited longer than
  * retain_ns ago, and, while more than high_water entries would remain, the
- * oldest exited ones. Returns how many were marked; *early gets how many
+ * oldest exited ones that exited at least TW_NETACCT_EVICT_MIN_AGE_NS ago. Returns how many were marked; *early gets how many
  * of those were dropped before their retention ran out.
  */
+/* Exited entries younger than this (100 ms) are never evicted early: their sockets may still fold. */
+#define TW_NETACCT_EVICT_MIN_AGE_NS 100000000ull
 size_t tw_netacct_plan_eviction(const uint64_t *exit_ns, size_t n, uint64_t now_ns,
 				uint64_t retain_ns, size_t high_water, bool *evict, size_t *early);
 

@@ -22,6 +22,7 @@
 #include <fcntl.h>
 #include <pthread.h>
 #include <grp.h>
+#include <linux/if_packet.h>
 #include <linux/sched.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -313,7 +314,13 @@ static void bucket_sums(struct tw_netacct *na, uint32_t ifindex, uint64_t *bytes
 struct accuracy {
 	struct side a, b;
 	struct tw_netacct_proc cli, srv;
+	/* with_ifaces: the interface layer on both ends, start and end of the interval */
+	struct tw_netacct_iface ia0, ia1, ib0, ib1;
 };
+
+/* Open with the interface layer (interface_totals) in run_load. */
+static bool with_ifaces;
+static struct tw_netacct_iface iface_of(struct tw_netacct *na, uint32_t ifindex);
 
 static struct tw_netacct *open_na(uint32_t max_procs, uint32_t retain_ms)
 {
@@ -326,6 +333,7 @@ static struct tw_netacct *open_na(uint32_t max_procs, uint32_t retain_ms)
 	if (max_procs)
 		o.max_procs = max_procs;
 	o.retain_ms = retain_ms;
+	o.interface_totals = with_ifaces;
 	cr_assert_eq(tw_netacct_open(&na, &o, err, sizeof(err)), 0, "%s", err);
 	return na;
 }
@@ -377,6 +385,10 @@ static void run_load(enum load load, unsigned gso_max_segs, struct accuracy *r)
 	b0 = read_ifstats(srv, IF_B);
 	bucket_sums(na, IFX_A, &ba0, &pa0);
 	bucket_sums(na, IFX_B, &bb0, &pb0);
+	if (with_ifaces) {
+		r->ia0 = iface_of(na, IFX_A);
+		r->ib0 = iface_of(na, IFX_B);
+	}
 	reader_stop = false;
 	reader_passes = 0;
 	if (concurrent_reads)
@@ -437,6 +449,10 @@ static void run_load(enum load load, unsigned gso_max_segs, struct accuracy *r)
 	}
 	bucket_sums(na, IFX_A, &ba1, &pa1);
 	bucket_sums(na, IFX_B, &bb1, &pb1);
+	if (with_ifaces) {
+		r->ia1 = iface_of(na, IFX_A);
+		r->ib1 = iface_of(na, IFX_B);
+	}
 	cr_assert_eq(tw_netacct_lookup(na, cli, 0, &r->cli), 0, "client not accounted");
 	cr_assert_eq(tw_netacct_lookup(na, srv, 0, &r->srv), 0, "server not accounted");
 	add_proc(&r->a, &r->cli);
@@ -1187,4 +1203,550 @@ Test(netacct, atop_protocol_and_peer_credentials)
 	tw_netatop_server_stop(srv);
 	cr_expect_neq(access(SOCK_PATH, F_OK), 0, "the socket file outlived the server");
 	tw_netacct_close(na);
+}
+
+/* ---- the interface layer (interface_totals): ARP and forwarded packets ---- */
+
+static struct tw_netacct *open_na_ifaces(void)
+{
+	struct tw_netacct_options o;
+	struct tw_netacct *na;
+	char err[256];
+
+	it_require_bpf();
+	tw_netacct_options_init(&o);
+	o.interface_totals = true;
+	cr_assert_eq(tw_netacct_open(&na, &o, err, sizeof(err)), 0, "%s", err);
+	return na;
+}
+
+/* An interface's counters, read from inside network namespace ns (a helper process). */
+static struct ifstats ns_ifstats(const char *ns, const char *ifname)
+{
+	struct ifstats s = {0};
+	int p[2], st;
+	pid_t h;
+
+	cr_assert_eq(pipe(p), 0);
+	h = fork();
+	cr_assert(h >= 0);
+	if (h == 0) {
+		char line[512];
+		FILE *f;
+		bool found = false;
+		if (it_enter_netns(ns))
+			_exit(1);
+		f = fopen("/proc/thread-self/net/dev", "r");
+		if (!f)
+			_exit(1);
+		while (fgets(line, sizeof(line), f)) {
+			unsigned long long x[10];
+			char *colon = strchr(line, ':'), *name = line;
+			if (!colon)
+				continue;
+			*colon = '\0';
+			while (*name == ' ')
+				name++;
+			if (strcmp(name, ifname))
+				continue;
+			if (sscanf(colon + 1, "%llu %llu %llu %llu %llu %llu %llu %llu %llu %llu", &x[0],
+				   &x[1], &x[2], &x[3], &x[4], &x[5], &x[6], &x[7], &x[8], &x[9]) == 10) {
+				s = (struct ifstats){x[0], x[1], x[8], x[9]};
+				found = true;
+			}
+		}
+		fclose(f);
+		if (!found || write(p[1], &s, sizeof(s)) != sizeof(s))
+			_exit(1);
+		_exit(0);
+	}
+	close(p[1]);
+	cr_assert_eq(full_read(p[0], &s, sizeof(s)), 0, "no %s in namespace %s", ifname, ns);
+	close(p[0]);
+	cr_assert_eq(waitpid(h, &st, 0), h);
+	return s;
+}
+
+/* The interface layer's entry of ifindex (zero if it saw nothing). */
+static struct tw_netacct_iface iface_of(struct tw_netacct *na, uint32_t ifindex)
+{
+	struct tw_netacct_iface *v, r = {.ifindex = ifindex};
+	size_t n;
+
+	cr_assert_eq(tw_netacct_interfaces(na, &v, &n), 0);
+	for (size_t i = 0; i < n; i++)
+		if (v[i].ifindex == ifindex)
+			r = v[i];
+	free(v);
+	return r;
+}
+
+static struct tw_netacct_count count_delta(struct tw_netacct_count a, struct tw_netacct_count b)
+{
+	return (struct tw_netacct_count){b.packets - a.packets, b.bytes - a.bytes};
+}
+
+/* The interval's figures of one interface, both layers, and the checks every test makes. */
+struct if_interval {
+	const char *name;
+	struct ifstats dev;                  /* the interface's own counters (delta) */
+	struct tw_netacct_iface_dir out, in; /* the interface layer (delta) */
+};
+
+static struct tw_netacct_iface_dir dir_delta(const struct tw_netacct_iface_dir *a,
+					     const struct tw_netacct_iface_dir *b)
+{
+	return (struct tw_netacct_iface_dir){
+		.total = count_delta(a->total, b->total),
+		.sockets = count_delta(a->sockets, b->sockets),
+		.arp = count_delta(a->arp, b->arp),
+		.non_ip = count_delta(a->non_ip, b->non_ip),
+		.forwarded = count_delta(a->forwarded, b->forwarded),
+	};
+}
+
+static void if_report(const struct if_interval *v)
+{
+	for (int d = 0; d < 2; d++) {
+		const struct tw_netacct_iface_dir *x = d ? &v->in : &v->out;
+		int64_t rp, rb;
+		tw_netacct_iface_remainder(x, &rp, &rb);
+		/* device 0/0: not read per direction (run_load sums both) */
+		printf("netacct iface %-6s %-3s: device %lu pkts %lu B; total %lu/%lu, sockets %lu/%lu, "
+		       "arp %lu/%lu, non_ip %lu/%lu, forwarded %lu/%lu, remainder %ld/%ld\n",
+		       v->name, d ? "in" : "out",
+		       (unsigned long)(d ? v->dev.rx_packets : v->dev.tx_packets),
+		       (unsigned long)(d ? v->dev.rx_bytes : v->dev.tx_bytes),
+		       (unsigned long)x->total.packets, (unsigned long)x->total.bytes,
+		       (unsigned long)x->sockets.packets, (unsigned long)x->sockets.bytes,
+		       (unsigned long)x->arp.packets, (unsigned long)x->arp.bytes,
+		       (unsigned long)x->non_ip.packets, (unsigned long)x->non_ip.bytes,
+		       (unsigned long)x->forwarded.packets, (unsigned long)x->forwarded.bytes, (long)rp,
+		       (long)rb);
+	}
+	fflush(stdout);
+}
+
+/* What the interface layer counted in total is exactly what the device counted. */
+static void expect_total_is_device(const struct if_interval *v)
+{
+	cr_expect_eq(v->out.total.packets, v->dev.tx_packets, "%s out packets", v->name);
+	cr_expect_eq(v->out.total.bytes, v->dev.tx_bytes, "%s out bytes", v->name);
+	cr_expect_eq(v->in.total.packets, v->dev.rx_packets, "%s in packets", v->name);
+	cr_expect_eq(v->in.total.bytes, v->dev.rx_bytes, "%s in bytes", v->name);
+}
+
+static void expect_no_remainder(const struct if_interval *v)
+{
+	for (int d = 0; d < 2; d++) {
+		int64_t rp, rb;
+		tw_netacct_iface_remainder(d ? &v->in : &v->out, &rp, &rb);
+		cr_expect(rp == 0 && rb == 0, "%s %s: remainder %ld packets %ld bytes", v->name,
+			  d ? "in" : "out", (long)rp, (long)rb);
+	}
+}
+
+static struct ifstats ifstats_delta(struct ifstats a, struct ifstats b)
+{
+	return (struct ifstats){b.rx_bytes - a.rx_bytes, b.rx_packets - a.rx_packets,
+				b.tx_bytes - a.tx_bytes, b.tx_packets - a.tx_packets};
+}
+
+#define NS_IF_A "twnai_a"
+#define NS_IF_B "twnai_b"
+#define NS_IF_R "twnai_r"
+
+static void udp_recv_child(const char *ns, const char *ip, unsigned rounds, bool echo, int ready)
+{
+	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons(PORT)}, from;
+	struct timeval tv = {.tv_sec = 5};
+	socklen_t fl;
+	char buf[2048];
+	int u;
+
+	if (it_enter_netns(ns))
+		_exit(1);
+	inet_pton(AF_INET, ip, &sa.sin_addr);
+	u = socket(AF_INET, SOCK_DGRAM, 0);
+	setsockopt(u, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	if (bind(u, (struct sockaddr *)&sa, sizeof(sa)) || write(ready, "r", 1) != 1)
+		_exit(2);
+	for (unsigned i = 0; i < rounds; i++) {
+		ssize_t n;
+		fl = sizeof(from);
+		n = recvfrom(u, buf, sizeof(buf), 0, (struct sockaddr *)&from, &fl);
+		if (n <= 0)
+			_exit(3);
+		if (echo && sendto(u, buf, (size_t)n, 0, (struct sockaddr *)&from, fl) != n)
+			_exit(4);
+	}
+	_exit(0);
+}
+
+/* rounds datagrams of MSG bytes from ns to ip, each waiting for its echo when echo is set. */
+static void udp_send_child(const char *ns, const char *ip, unsigned rounds, bool echo)
+{
+	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons(PORT)};
+	struct timeval tv = {.tv_sec = 5};
+	char buf[MSG];
+	int u;
+
+	if (it_enter_netns(ns))
+		_exit(1);
+	memset(buf, 'y', sizeof(buf));
+	inet_pton(AF_INET, ip, &sa.sin_addr);
+	u = socket(AF_INET, SOCK_DGRAM, 0);
+	setsockopt(u, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	for (unsigned i = 0; i < rounds; i++) {
+		if (sendto(u, buf, MSG, 0, (struct sockaddr *)&sa, sizeof(sa)) != MSG)
+			_exit(5);
+		if (echo && recv(u, buf, sizeof(buf), 0) != MSG)
+			_exit(6);
+	}
+	_exit(0);
+}
+
+/* One UDP exchange: a receiver in rns at rip, a sender in sns; both must succeed. */
+static void udp_exchange(const char *sns, const char *rns, const char *rip, unsigned rounds,
+			 bool echo)
+{
+	int ready[2], st;
+	pid_t r, s;
+	char c;
+
+	cr_assert_eq(pipe(ready), 0);
+	r = fork();
+	cr_assert(r >= 0);
+	if (r == 0)
+		udp_recv_child(rns, rip, rounds, echo, ready[1]);
+	cr_assert_eq(read(ready[0], &c, 1), 1, "receiver did not start");
+	close(ready[0]);
+	close(ready[1]);
+	s = fork();
+	cr_assert(s >= 0);
+	if (s == 0)
+		udp_send_child(sns, rip, rounds, echo);
+	cr_assert_eq(waitpid(s, &st, 0), s);
+	cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0, "sender failed: %d", st);
+	cr_assert_eq(waitpid(r, &st, 0), r);
+	cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0, "receiver failed: %d", st);
+}
+
+#define IFX_IA 4244
+#define IFX_IB 4245
+
+static void iface_topo_down(void)
+{
+	if (system("ip netns del " NS_IF_A " 2>/dev/null; ip netns del " NS_IF_B " 2>/dev/null; "
+		   "ip netns del " NS_IF_R " 2>/dev/null; ip link del twnai0 2>/dev/null; "
+		   "ip link del twnai2 2>/dev/null") < 0)
+		return;
+}
+
+/*
+ * ARP: two namespaces over a veth pair, neighbours left to ARP (the cache
+ * starts empty: fresh namespaces). One UDP datagram from A to B: A asks for
+ * B's address (one broadcast request), B answers (one reply, and learns A's
+ * address from the request, so it never asks back), then the datagram.
+ * Every frame on the link is known: the ARP class must be the device's
+ * counters minus the one datagram, and the total exactly the counters.
+ */
+Test(netacct, iface_arp)
+{
+	struct tw_netacct *na = open_na_ifaces();
+	struct tw_netacct_iface a0, b0, a1, b1;
+	struct ifstats da0, db0, da1, db1;
+	struct if_interval va, vb;
+
+	iface_topo_down();
+	it_sh("ip netns add " NS_IF_A " && ip netns add " NS_IF_B);
+	it_sh("ip link add twnai0 index %d type veth peer name twnai1 index %d", IFX_IA, IFX_IB);
+	it_sh("ip link set twnai0 netns " NS_IF_A " && ip link set twnai1 netns " NS_IF_B);
+	it_sh("ip netns exec " NS_IF_A " sysctl -qw net.ipv6.conf.twnai0.disable_ipv6=1");
+	it_sh("ip netns exec " NS_IF_B " sysctl -qw net.ipv6.conf.twnai1.disable_ipv6=1");
+	it_sh("ip -n " NS_IF_A " addr add 10.212.0.1/24 dev twnai0 && ip -n " NS_IF_A
+	      " link set twnai0 up");
+	it_sh("ip -n " NS_IF_B " addr add 10.212.0.2/24 dev twnai1 && ip -n " NS_IF_B
+	      " link set twnai1 up");
+	it_sh("ip -n " NS_IF_A " neigh flush dev twnai0 && ip -n " NS_IF_B " neigh flush dev twnai1");
+	usleep(100000); /* link up settled */
+	da0 = ns_ifstats(NS_IF_A, "twnai0");
+	db0 = ns_ifstats(NS_IF_B, "twnai1");
+	a0 = iface_of(na, IFX_IA);
+	b0 = iface_of(na, IFX_IB);
+	udp_exchange(NS_IF_A, NS_IF_B, "10.212.0.2", 1, false);
+	usleep(100000);
+	da1 = ns_ifstats(NS_IF_A, "twnai0");
+	db1 = ns_ifstats(NS_IF_B, "twnai1");
+	a1 = iface_of(na, IFX_IA);
+	b1 = iface_of(na, IFX_IB);
+	va = (struct if_interval){"A", ifstats_delta(da0, da1), dir_delta(&a0.out, &a1.out),
+				  dir_delta(&a0.in, &a1.in)};
+	vb = (struct if_interval){"B", ifstats_delta(db0, db1), dir_delta(&b0.out, &b1.out),
+				  dir_delta(&b0.in, &b1.in)};
+	if_report(&va);
+	if_report(&vb);
+	expect_total_is_device(&va);
+	expect_total_is_device(&vb);
+	/* ARP: what the device carried but the datagram (MSG + UDP 8 + IP 20 + link 14) */
+	cr_expect_eq(va.out.arp.bytes, va.dev.tx_bytes - (MSG + 42), "A's request");
+	cr_expect_eq(va.out.arp.packets, va.dev.tx_packets - 1);
+	cr_expect_eq(va.in.arp.bytes, va.dev.rx_bytes, "A's reply");
+	cr_expect_eq(va.in.arp.packets, va.dev.rx_packets);
+	cr_expect_eq(vb.in.arp.bytes, vb.dev.rx_bytes - (MSG + 42), "B's request");
+	cr_expect_eq(vb.out.arp.bytes, vb.dev.tx_bytes, "B's reply");
+	/* request and reply: 28 bytes of ARP plus the link header, unpadded on a veth */
+	cr_expect(va.out.arp.packets == 1 && va.out.arp.bytes == 42, "one request");
+	cr_expect(va.in.arp.packets == 1 && va.in.arp.bytes == 42, "one reply");
+	/* the datagram: the sockets' part */
+	cr_expect(va.out.sockets.packets == 1 && va.out.sockets.bytes == MSG + 42);
+	cr_expect(vb.in.sockets.packets == 1 && vb.in.sockets.bytes == MSG + 42);
+	cr_expect_eq(va.out.forwarded.packets + va.in.forwarded.packets, 0);
+	expect_no_remainder(&va);
+	expect_no_remainder(&vb);
+
+	/*
+	 * The remainder: a datagram to a closed port. B's kernel takes it
+	 * without a socket (B in: remainder) and answers with an ICMP error from
+	 * its control socket (B out: sockets, the no_owner bucket), which A's
+	 * kernel takes without a socket again (A in: remainder).
+	 */
+	da0 = da1, db0 = db1, a0 = a1, b0 = b1;
+	it_sh("ip netns exec " NS_IF_A " bash -c 'printf %%050d 0 > /dev/udp/10.212.0.2/9'");
+	usleep(100000);
+	da1 = ns_ifstats(NS_IF_A, "twnai0");
+	db1 = ns_ifstats(NS_IF_B, "twnai1");
+	a1 = iface_of(na, IFX_IA);
+	b1 = iface_of(na, IFX_IB);
+	va = (struct if_interval){"A", ifstats_delta(da0, da1), dir_delta(&a0.out, &a1.out),
+				  dir_delta(&a0.in, &a1.in)};
+	vb = (struct if_interval){"B", ifstats_delta(db0, db1), dir_delta(&b0.out, &b1.out),
+				  dir_delta(&b0.in, &b1.in)};
+	if_report(&va);
+	if_report(&vb);
+	expect_total_is_device(&va);
+	expect_total_is_device(&vb);
+	{
+		int64_t rp, rb;
+		tw_netacct_iface_remainder(&vb.in, &rp, &rb);
+		cr_expect(rp == 1 && rb == MSG + 42, "B in: the datagram for the closed port, %ld/%ld",
+			  (long)rp, (long)rb);
+		cr_expect(vb.out.sockets.packets == 1 && vb.out.sockets.bytes == vb.dev.tx_bytes,
+			  "B out: the ICMP error, no_owner");
+		tw_netacct_iface_remainder(&va.in, &rp, &rb);
+		cr_expect(rp == 1 && (uint64_t)rb == vb.out.sockets.bytes, "A in: the ICMP error, %ld/%ld",
+			  (long)rp, (long)rb);
+	}
+
+	/*
+	 * Non-IP: a raw 60-byte broadcast frame of an experimental ethertype
+	 * from a packet socket (its skb has no network offset: the device's
+	 * link header stands in). B's kernel has no handler and drops it.
+	 */
+	da0 = da1, db0 = db1, a0 = a1, b0 = b1;
+	{
+		pid_t h = fork();
+		int st;
+		cr_assert(h >= 0);
+		if (h == 0) {
+			unsigned char f[60] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 2, 0, 0, 0, 0, 1, 0x88, 0xb5};
+			struct sockaddr_ll ll = {.sll_family = AF_PACKET, .sll_ifindex = IFX_IA, .sll_halen = 6};
+			int ps;
+			if (it_enter_netns(NS_IF_A))
+				_exit(1);
+			ps = socket(AF_PACKET, SOCK_RAW, 0);
+			memset(ll.sll_addr, 0xff, 6);
+			if (ps < 0 || sendto(ps, f, sizeof(f), 0, (struct sockaddr *)&ll, sizeof(ll)) != 60)
+				_exit(2);
+			_exit(0);
+		}
+		cr_assert_eq(waitpid(h, &st, 0), h);
+		cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0, "raw frame not sent: %d", st);
+	}
+	usleep(100000);
+	da1 = ns_ifstats(NS_IF_A, "twnai0");
+	db1 = ns_ifstats(NS_IF_B, "twnai1");
+	a1 = iface_of(na, IFX_IA);
+	b1 = iface_of(na, IFX_IB);
+	va = (struct if_interval){"A", ifstats_delta(da0, da1), dir_delta(&a0.out, &a1.out),
+				  dir_delta(&a0.in, &a1.in)};
+	vb = (struct if_interval){"B", ifstats_delta(db0, db1), dir_delta(&b0.out, &b1.out),
+				  dir_delta(&b0.in, &b1.in)};
+	if_report(&va);
+	if_report(&vb);
+	expect_total_is_device(&va);
+	expect_total_is_device(&vb);
+	cr_expect(va.out.non_ip.packets == 1 && va.out.non_ip.bytes == 60, "A out: the raw frame");
+	cr_expect(vb.in.non_ip.packets == 1 && vb.in.non_ip.bytes == 60, "B in: the raw frame");
+	expect_no_remainder(&va);
+	expect_no_remainder(&vb);
+	iface_topo_down();
+	tw_netacct_close(na);
+}
+
+#define IFX_FA 4250 /* A's end of A-R */
+#define IFX_FRA 4251 /* R's end of A-R */
+#define IFX_FRB 4252 /* R's end of R-B */
+#define IFX_FB 4253 /* B's end of R-B */
+#define FWD_ROUNDS 500
+
+/*
+ * Forwarded: A - R - B, R routing between two veth pairs (ip_forward=1),
+ * static neighbours and no IPv6, so the links carry only the test. A
+ * sends datagrams to B, B echoes each. On R no socket is involved: all that
+ * its two interfaces carried, either way, is forwarded: out when it left
+ * R, in credited to the interface it came in on.
+ */
+Test(netacct, iface_forwarded)
+{
+	struct tw_netacct *na = open_na_ifaces();
+	const char *ns[4] = {NS_IF_A, NS_IF_R, NS_IF_R, NS_IF_B};
+	const char *ifn[4] = {"twnai0", "twnai1", "twnai2", "twnai3"};
+	const uint32_t ifx[4] = {IFX_FA, IFX_FRA, IFX_FRB, IFX_FB};
+	const char *mac[4] = {"02:00:0a:d4:01:01", "02:00:0a:d4:01:02", "02:00:0a:d4:02:02",
+			      "02:00:0a:d4:02:01"};
+	struct tw_netacct_iface i0[4], i1[4];
+	struct ifstats d0[4];
+	struct if_interval v[4];
+	const char *names[4] = {"A", "R(A)", "R(B)", "B"};
+
+	iface_topo_down();
+	it_sh("ip netns add " NS_IF_A " && ip netns add " NS_IF_R " && ip netns add " NS_IF_B);
+	it_sh("ip link add twnai0 index %d address %s type veth peer name twnai1 index %d address %s",
+	      IFX_FA, mac[0], IFX_FRA, mac[1]);
+	it_sh("ip link add twnai2 index %d address %s type veth peer name twnai3 index %d address %s",
+	      IFX_FRB, mac[2], IFX_FB, mac[3]);
+	for (int k = 0; k < 4; k++) {
+		it_sh("ip link set %s netns %s", ifn[k], ns[k]);
+		it_sh("ip netns exec %s sysctl -qw net.ipv6.conf.%s.disable_ipv6=1", ns[k], ifn[k]);
+	}
+	it_sh("ip netns exec " NS_IF_R " sysctl -qw net.ipv4.ip_forward=1");
+	it_sh("ip -n " NS_IF_A " addr add 10.213.1.1/24 dev twnai0 && ip -n " NS_IF_A
+	      " link set twnai0 up && ip -n " NS_IF_A " route add default via 10.213.1.2");
+	it_sh("ip -n " NS_IF_R " addr add 10.213.1.2/24 dev twnai1 && ip -n " NS_IF_R
+	      " link set twnai1 up");
+	it_sh("ip -n " NS_IF_R " addr add 10.213.2.2/24 dev twnai2 && ip -n " NS_IF_R
+	      " link set twnai2 up");
+	it_sh("ip -n " NS_IF_B " addr add 10.213.2.1/24 dev twnai3 && ip -n " NS_IF_B
+	      " link set twnai3 up && ip -n " NS_IF_B " route add default via 10.213.2.2");
+	it_sh("ip -n " NS_IF_A " neigh replace 10.213.1.2 lladdr %s dev twnai0 nud permanent", mac[1]);
+	it_sh("ip -n " NS_IF_R " neigh replace 10.213.1.1 lladdr %s dev twnai1 nud permanent", mac[0]);
+	it_sh("ip -n " NS_IF_R " neigh replace 10.213.2.1 lladdr %s dev twnai2 nud permanent", mac[3]);
+	it_sh("ip -n " NS_IF_B " neigh replace 10.213.2.2 lladdr %s dev twnai3 nud permanent", mac[2]);
+	usleep(100000);
+	for (int k = 0; k < 4; k++) {
+		d0[k] = ns_ifstats(ns[k], ifn[k]);
+		i0[k] = iface_of(na, ifx[k]);
+	}
+	udp_exchange(NS_IF_A, NS_IF_B, "10.213.2.1", FWD_ROUNDS, true);
+	usleep(100000);
+	for (int k = 0; k < 4; k++) {
+		v[k].name = names[k];
+		v[k].dev = ifstats_delta(d0[k], ns_ifstats(ns[k], ifn[k]));
+		i1[k] = iface_of(na, ifx[k]);
+		v[k].out = dir_delta(&i0[k].out, &i1[k].out);
+		v[k].in = dir_delta(&i0[k].in, &i1[k].in);
+		if_report(&v[k]);
+		expect_total_is_device(&v[k]);
+		expect_no_remainder(&v[k]);
+		cr_expect_eq(v[k].out.arp.packets + v[k].in.arp.packets, 0, "%s: static neighbours",
+			     names[k]);
+	}
+	/* every datagram and echo: MSG + UDP 8 + IP 20 + link 14 */
+	for (int k = 0; k < 4; k++) {
+		cr_expect_eq(v[k].dev.tx_packets, FWD_ROUNDS, "%s carried only the test", names[k]);
+		cr_expect_eq(v[k].dev.tx_bytes, (uint64_t)FWD_ROUNDS * (MSG + 42), "%s", names[k]);
+	}
+	/* R: all forwarded, both interfaces, both ways: what the device counted */
+	for (int k = 1; k <= 2; k++) {
+		cr_expect_eq(v[k].out.forwarded.bytes, v[k].dev.tx_bytes, "%s forwarded out", names[k]);
+		cr_expect_eq(v[k].out.forwarded.packets, v[k].dev.tx_packets, "%s", names[k]);
+		cr_expect_eq(v[k].in.forwarded.bytes, v[k].dev.rx_bytes, "%s forwarded in", names[k]);
+		cr_expect_eq(v[k].in.forwarded.packets, v[k].dev.rx_packets, "%s", names[k]);
+		cr_expect_eq(v[k].out.sockets.packets + v[k].in.sockets.packets, 0, "%s", names[k]);
+	}
+	/* A and B: their sockets' own traffic, nothing forwarded */
+	for (int k = 0; k <= 3; k += 3) {
+		cr_expect_eq(v[k].out.sockets.bytes, v[k].dev.tx_bytes, "%s", names[k]);
+		cr_expect_eq(v[k].in.sockets.bytes, v[k].dev.rx_bytes, "%s", names[k]);
+		cr_expect_eq(v[k].out.forwarded.packets + v[k].in.forwarded.packets, 0, "%s", names[k]);
+	}
+	iface_topo_down();
+	tw_netacct_close(na);
+}
+
+/* Off by default: no interface layer, and the call says so. */
+Test(netacct, iface_off_by_default)
+{
+	struct tw_netacct *na = open_na(0, 1000);
+	struct tw_netacct_iface *v = NULL;
+	size_t n = 1;
+
+	cr_expect_eq(tw_netacct_interfaces(na, &v, &n), -EOPNOTSUPP);
+	cr_expect_eq(n, 0);
+	cr_expect_null(v);
+	tw_netacct_close(na);
+}
+
+/*
+ * Super-packets: a TCP bulk transfer over a veth with TSO (the default),
+ * so GSO skbs leave A and arrive at B whole. The interface layer counts
+ * them as their segments with its own reading of the headers (transport
+ * offset, TCP data offset); the socket layer does the same from the IP
+ * header: both must agree exactly, and explain the whole interface.
+ */
+Test(netacct, iface_super_packets_as_segments)
+{
+	struct accuracy r;
+	struct tw_netacct_iface_dir ao, ai, bo, bi;
+	struct if_interval va = {.name = "A"}, vb = {.name = "B"};
+
+	with_ifaces = true;
+	run_load(LOAD_TCP_BULK, 0, &r);
+	with_ifaces = false;
+	report_side("bulk_if", "A(client)", &r.a); /* the link counts super-packets: no ratio check */
+	ao = dir_delta(&r.ia0.out, &r.ia1.out);
+	ai = dir_delta(&r.ia0.in, &r.ia1.in);
+	bo = dir_delta(&r.ib0.out, &r.ib1.out);
+	bi = dir_delta(&r.ib0.in, &r.ib1.in);
+	va.out = ao, va.in = ai, vb.out = bo, vb.in = bi;
+	if_report(&va);
+	if_report(&vb);
+	cr_expect_gt(ao.total.packets, r.a.iface_packets, "super-packets crossed the link");
+	cr_expect_eq(ao.total.packets, ao.sockets.packets);
+	cr_expect_eq(ao.total.bytes, ao.sockets.bytes);
+	cr_expect_eq(bi.total.packets, bi.sockets.packets);
+	cr_expect_eq(bi.total.bytes, bi.sockets.bytes);
+	cr_expect_eq(bo.total.bytes, bo.sockets.bytes);
+	cr_expect_eq(ai.total.bytes, ai.sockets.bytes);
+	expect_no_remainder(&va);
+	expect_no_remainder(&vb);
+}
+
+/*
+ * Short connections: handshakes (a SYN-ACK leaves with a request socket,
+ * which egress counts as the listener's), FINs after close, time-wait.
+ * The interface layer's total is the link's, and sockets explain all of it.
+ */
+Test(netacct, iface_short_connections)
+{
+	struct accuracy r;
+	struct if_interval va = {.name = "A"}, vb = {.name = "B"};
+
+	with_ifaces = true;
+	run_load(LOAD_TCP_CONNS, 0, &r);
+	with_ifaces = false;
+	check_accuracy("conns_if", &r);
+	va.out = dir_delta(&r.ia0.out, &r.ia1.out);
+	va.in = dir_delta(&r.ia0.in, &r.ia1.in);
+	vb.out = dir_delta(&r.ib0.out, &r.ib1.out);
+	vb.in = dir_delta(&r.ib0.in, &r.ib1.in);
+	if_report(&va);
+	if_report(&vb);
+	cr_expect_eq(va.out.total.bytes + va.in.total.bytes, r.a.iface_bytes);
+	cr_expect_eq(va.out.total.packets + va.in.total.packets, r.a.iface_packets);
+	cr_expect_eq(vb.out.total.bytes + vb.in.total.bytes, r.b.iface_bytes);
+	cr_expect_eq(vb.out.total.packets + vb.in.total.packets, r.b.iface_packets);
+	expect_no_remainder(&va);
+	expect_no_remainder(&vb);
 }

@@ -46,14 +46,14 @@ not checked). Result per run: pass, fail (ran, something failed), crash, timeout
 
 HDR
 
-printf '| kernel | release | expect | booted | runs: results | process | file_vfs | file | tty | proc_calls | network | udp | sched | events | hooks fired | time (s) |\n'
-printf '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n'
+printf '| kernel | release | expect | booted | runs: results | process | file_vfs | file | tty | proc_calls | network | udp | sched | sched_info | netacct | events | hooks fired | time (s) |\n'
+printf '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n'
 i=0
 while IFS=$'\t' read -r name release expect runs passed statuses times; do
   [ "$name" = name ] && continue
   log=${logs[$i]}; i=$((i + 1))
   cells=
-  for d in process file_vfs file tty proc_calls network udp sched; do
+  for d in process file_vfs file tty proc_calls network udp sched sched_info netacct; do
     line=$(twk "$log" "DOMAIN name=$d ")
     if [ -z "$line" ]; then cells="$cells | -"; continue; fi
     ok=$(val ok <<<"$line") progs=$(val programs <<<"$line") att=$(val attached <<<"$line")

@@ -576,7 +576,7 @@ Test(cli, usage_mentions_every_option)
 		"--network",    "--network-connect", "--network-accept", "--network-close",
 		"--network-tcp-metrics", "--runqlat", "--runqlat-human", "--runqlat-clock",
 		"--netatop-server", "--netatop-group", "--net-bandwidth", "--netacct-retain", "--net-per-thread",
-		"--netacct-max-procs",
+		"--netacct-max-procs", "--net-interface-totals",
 	};
 	char *buf = NULL;
 	size_t len = 0;
@@ -1003,6 +1003,10 @@ Test(cli, netacct_flags)
 
 	c = parse_ok("--net-bandwidth", "1", "--net-per-thread");
 	cr_expect(c.netacct_per_thread);
+	cr_expect(!c.netacct_iface_totals, "interface layer off by default");
+
+	c = parse_ok("--net-bandwidth", "1", "--net-interface-totals");
+	cr_expect(c.netacct_iface_totals);
 }
 
 Test(cli, bad_netacct_flags_are_refused)
@@ -1012,6 +1016,8 @@ Test(cli, bad_netacct_flags_are_refused)
 	parse_err("invalid --netatop-server path", "--netatop-server=relative.sock");
 	parse_err("--netatop-group needs --netatop-server", "--netatop-group", "adm");
 	parse_err("--net-per-thread needs --net-bandwidth or --netatop-server", "--net-per-thread");
+	parse_err("--net-interface-totals needs --net-bandwidth", "--netatop-server",
+		  "--net-interface-totals");
 	parse_err("invalid --netacct-max-procs", "--netatop-server", "--netacct-max-procs", "3");
 	parse_err("invalid --netacct-retain", "--net-bandwidth", "1", "--netacct-retain", "-5");
 	parse_err("cannot be combined with --replay", "--net-bandwidth", "1", "--replay", "/tmp/x.twr");

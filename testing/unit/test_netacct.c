@@ -125,6 +125,19 @@ Test(eviction, all_live_and_full_evicts_nothing)
 	cr_assert_eq(early, 0);
 }
 
+Test(eviction, pressure_spares_processes_that_just_exited)
+{
+	/* their sockets are released (and folded into the entry) just after the exit mark */
+	uint64_t now = 10 * S, young = now - TW_NETACCT_EVICT_MIN_AGE_NS / 2;
+	uint64_t exit_ns[] = {young, now - 2 * S, young, 0};
+	bool evict[4];
+	size_t early;
+
+	cr_assert_eq(tw_netacct_plan_eviction(exit_ns, 4, now, 3600 * S, 0, evict, &early), 1);
+	cr_assert(evict[1] && !evict[0] && !evict[2] && !evict[3]);
+	cr_assert_eq(early, 1);
+}
+
 Test(eviction, expired_count_toward_pressure_first)
 {
 	/* one expired already frees room: pressure takes only what is still missing */
@@ -193,4 +206,25 @@ Test(kthread_name, instance_suffix_dropped)
 	cr_expect_str_eq(out, "/odd");
 	for (int i = 0; i < 16; i++)
 		cr_expect(i < 4 || out[i] == 0, "byte %d not padded", i);
+}
+
+Test(iface_remainder, total_minus_the_explained_parts)
+{
+	struct tw_netacct_iface_dir d = {
+		.total = {100, 10000},
+		.sockets = {60, 7000},
+		.arp = {2, 84},
+		.non_ip = {1, 60},
+		.forwarded = {30, 2700},
+	};
+	int64_t p, b;
+
+	tw_netacct_iface_remainder(&d, &p, &b);
+	cr_expect_eq(p, 7);
+	cr_expect_eq(b, 156);
+	/* the socket layer saw more than the interface (an upper device): negative, not wrapped */
+	d.sockets = (struct tw_netacct_count){80, 8000};
+	tw_netacct_iface_remainder(&d, &p, &b);
+	cr_expect_eq(p, -13);
+	cr_expect_eq(b, -844);
 }

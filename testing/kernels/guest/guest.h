@@ -39,8 +39,11 @@ const char *twk_true_path(void);
 
 /* Phase 1: every domain alone through tw_ctx_open(); per program state. */
 int twk_load_domains(struct twk_domain_result *out, size_t max);
-/* Run-queue latency companion (its own object): loads or not. */
-bool twk_load_sched(void);
+/* Run-queue latency companion (its own object) with one clock (enum tw_sched_clock):
+   loads, and measures a sleeping child's waits. */
+bool twk_load_sched(int clock);
+/* Per-process network accounting (its own object): loads, and counts a child's UDP datagrams. */
+bool twk_load_netacct(void);
 /* Phase 2: one context with every domain that loaded, a workload, event checks. */
 int twk_check_events(const struct twk_domain_result *d, size_t n);
 /* Phase 3: fentry/fexit/kprobe/LSM/tp_btf/raw_tp on chosen targets. */

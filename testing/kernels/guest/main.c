@@ -127,7 +127,9 @@ static int run_all(void)
 	n = twk_load_domains(d, TWK_MAX_DOMAINS);
 	for (int i = 0; i < n; i++)
 		failed += d[i].failed + !d[i].ok;
-	failed += !twk_load_sched();
+	failed += !twk_load_sched(TW_SCHED_CLOCK_OWN);
+	failed += !twk_load_sched(TW_SCHED_CLOCK_SCHED_INFO);
+	failed += !twk_load_netacct();
 	event_failures = twk_check_events(d, (size_t)n);
 	fired = twk_probe_hooks();
 	twk_say("RESULT status=%s domains_failed=%d event_failures=%d hooks_fired=%d ms=%ld",
