@@ -46,6 +46,7 @@
 
 char LICENSE[] SEC("license") = "GPL";
 
+#define TW_TS_COMPAT 0x0002 /* x86 thread_info.status: in a 32-bit system call */
 #define TW_PF_IO_WORKER 0x00000010
 #define TW_O_TMPFILE_BIT 020000000 /* __O_TMPFILE */
 #define TW_MAX_ERRNO 4095
@@ -166,6 +167,15 @@ static __always_inline __u32 tw_vfs__op(__u32 type, __u32 uring_op, int kind_ope
 #if defined(__TARGET_ARCH_x86)
 	{
 		struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(task);
+
+		/*
+		 * A 32-bit call (TS_COMPAT) has an ia32 number, which the x86_64
+		 * table would misname; the syscall tracepoints skip those calls
+		 * too, so both sets report the same.
+		 */
+		if (bpf_core_field_exists(task->thread_info.status) &&
+		    (BPF_CORE_READ(task, thread_info.status) & TW_TS_COMPAT))
+			return 0;
 		nr = (__u32)BPF_CORE_READ(regs, orig_ax);
 	}
 #else

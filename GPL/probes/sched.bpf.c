@@ -164,8 +164,9 @@ static __always_inline __s64 tw_sched__wait_schedstat(struct task_struct *next)
 	pending = clock - queued;
 	ts = bpf_task_storage_get(&tw_sched_tasks, next, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
 	if (!ts) {
+		/* no storage: the pending part is still exact; a migrated part is not known */
 		tw_sched__drop(TW_SCHED_DROP_TASK_STORAGE);
-		return -1;
+		return (__s64)pending;
 	}
 	/*
 	 * At first sight of the task only the pending part is known; what it
@@ -230,6 +231,32 @@ static __always_inline void tw_sched__pair(__u64 victim, __u64 offender, __u32 g
 		__sync_fetch_and_add(&p->waited, 1);
 		__sync_fetch_and_add(&p->waited_ns, waited_ns);
 	}
+}
+
+/*
+ * Task storage is made here, outside the scheduler's locks, for every task:
+ * at fork for new ones, by a task iterator the library runs once at open
+ * for those already there. Some kernels (Debian's 7.2) refuse to allocate
+ * it inside sched_switch / sched_wakeup (run-queue lock held, interrupts
+ * off): every create there failed and nothing was measured. Those programs
+ * still ask to create, for the few tasks these two miss.
+ */
+SEC("tp_btf/sched_process_fork")
+int BPF_PROG(tw_sched_fork, struct task_struct *parent, struct task_struct *child)
+{
+	if (!bpf_task_storage_get(&tw_sched_tasks, child, 0, BPF_LOCAL_STORAGE_GET_F_CREATE))
+		tw_sched__drop(TW_SCHED_DROP_TASK_STORAGE);
+	return 0;
+}
+
+SEC("iter/task")
+int tw_sched_prepare(struct bpf_iter__task *ctx)
+{
+	struct task_struct *t = ctx->task;
+
+	if (t && !bpf_task_storage_get(&tw_sched_tasks, t, 0, BPF_LOCAL_STORAGE_GET_F_CREATE))
+		tw_sched__drop(TW_SCHED_DROP_TASK_STORAGE);
+	return 0;
 }
 
 SEC("tp_btf/sched_wakeup")

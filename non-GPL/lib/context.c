@@ -24,6 +24,7 @@
 
 #include "bpf_globals.h"
 #include "exit_order.h"
+#include "file_hooks.h"
 #include "net_json.h"
 #include "net_probes.h"
 #include "udp_probes.h"
@@ -627,8 +628,33 @@ static int options_from_caller(const struct tw_options *in, struct tw_options *o
 	return 0;
 }
 
+static int ctx_open(struct tw_ctx **out, const struct tw_options *opts, tw_event_fn cb, void *user,
+		    char *err, size_t errlen);
+
+/*
+ * The vfs file probes are tried before they are chosen (file_hooks.c), but
+ * the trial cannot foresee everything: filters add code the verifier may
+ * refuse, another tool may take the last trampoline slot of a function
+ * meanwhile. Then the whole open is done once more on the tracepoints
+ * rather than failing.
+ */
 int tw_ctx_open(struct tw_ctx **out, const struct tw_options *opts, tw_event_fn cb, void *user,
 		char *err, size_t errlen)
+{
+	char why[160];
+	int rc = ctx_open(out, opts, cb, user, err, errlen);
+
+	if (rc >= 0 || !tw_file_vfs_chosen() || rc == -EPERM || rc == -E2BIG)
+		return rc;
+	snprintf(why, sizeof(why), "the vfs set failed after its trial: %s", err ? err : "");
+	tw_file_vfs_refuse(why);
+	rc = ctx_open(out, opts, cb, user, err, errlen);
+	tw_file_vfs_refuse(NULL);
+	return rc;
+}
+
+static int ctx_open(struct tw_ctx **out, const struct tw_options *opts, tw_event_fn cb, void *user,
+		    char *err, size_t errlen)
 {
 	struct tw_ctx *ctx;
 	struct btf *vmlinux;

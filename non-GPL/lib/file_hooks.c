@@ -70,7 +70,9 @@ static const struct vfs_prog {
 	{"tw_vfs_symlink_exit", "fexit/vfs_symlink", B(CREATE), false},
 	{"tw_vfs_link_exit", "fexit/vfs_link", B(CREATE), false},
 	{"tw_vfs_open_exit", "fexit/vfs_open", B(CREATE) | B(SHMEM), false},
-	{"tw_vfs_finish_open_exit", "fexit/finish_open", B(CREATE) | B(SHMEM), true},
+	/* required: on NFS, CIFS, FUSE, ... open(O_CREAT) creates through atomic_open and
+	   finish_open, never vfs_open, so without it CREATE would lose those creations */
+	{"tw_vfs_finish_open_exit", "fexit/finish_open", B(CREATE) | B(SHMEM), false},
 };
 
 /* The decision of the tw_ctx_open() in progress (tw_ctx_open is not reentrant: log_ctx). */
@@ -118,7 +120,7 @@ static uint64_t trial(uint64_t types, uint64_t optional, int *err, const char **
 			bpf_program__set_autoload(p, on);
 	}
 	/* only the verifier and the trampolines are being asked: small maps */
-	bpf_map__set_max_entries(s->maps.tw_ringbuf, 4096);
+	bpf_map__set_max_entries(s->maps.tw_ringbuf, (uint32_t)sysconf(_SC_PAGESIZE)); /* 64K pages too */
 	bpf_map__set_max_entries(s->maps.tw_scratch_map, 1);
 	bpf_map__set_max_entries(s->maps.tw_vfs_inflight, 64);
 	rc = file_vfs_bpf__load(s);
@@ -175,6 +177,14 @@ static void set_why(uint32_t type, const char *fmt, const char *a, int err)
 	snprintf(sel.why[type], sizeof(sel.why[type]), fmt, a, strerror(err < 0 ? -err : err));
 }
 
+/* Set by tw_file_vfs_refuse(): the next decision takes the tracepoints, with this reason. */
+static char refused[160];
+
+void tw_file_vfs_refuse(const char *why)
+{
+	snprintf(refused, sizeof(refused), "%s", why ? why : "");
+}
+
 static void decide(const struct tw_options *o)
 {
 	uint64_t cand = o->event_mask & TW_FILE_VFS_TYPES, ok;
@@ -191,6 +201,13 @@ static void decide(const struct tw_options *o)
 			if (cand & TW_EVENT_BIT(t))
 				snprintf(sel.why[t], sizeof(sel.why[t]),
 					 "TRACEWIRE_FILE_HOOKS=syscall_tracepoints");
+		return;
+	}
+	if (refused[0]) {
+		/* the set passed its trial but failed for real (tw_ctx_open retries without it) */
+		for (uint32_t t = 0; t < TW_EVENT_TYPE_MAX; t++)
+			if (cand & TW_EVENT_BIT(t))
+				snprintf(sel.why[t], sizeof(sel.why[t]), "%s", refused);
 		return;
 	}
 	vmlinux = btf__load_vmlinux_btf();
@@ -410,8 +427,12 @@ const char *tw_ctx_hook_set(struct tw_ctx *ctx, uint32_t type)
 	for (size_t i = 0; i < n; i++) {
 		if (p[i].state != TW_PROBE_ATTACHED || !(p[i].event_mask & TW_EVENT_BIT(type)))
 			continue;
-		if (is_vfs_hook(p[i].hook))
-			return "vfs"; /* the most precise set wins */
+		if (is_vfs_hook(p[i].hook)) {
+			/* a program shared by types (vfs_open: CREATE, SHMEM) serves the chosen ones */
+			if (sel.chosen & TW_EVENT_BIT(type))
+				return "vfs";
+			continue;
+		}
 		if (!found)
 			found = hook_set_name(p[i].hook);
 	}

@@ -26,4 +26,11 @@ extern const struct tw_domain_def tw_file_vfs_domain;
  */
 uint64_t tw_file_vfs_chosen(void);
 
+/*
+ * The vfs set passed its trial but the real load or attach failed: the next
+ * decision (tw_ctx_open's retry) takes the tracepoints for every type, with
+ * `why` as the reason reported; NULL clears it.
+ */
+void tw_file_vfs_refuse(const char *why);
+
 #endif

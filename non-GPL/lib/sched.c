@@ -22,6 +22,7 @@
 #include <bpf/libbpf.h>
 
 #include "cgroup_paths.h"
+#include "net_probes.h"
 #include "probe_table.h"
 #include "prog_stats.h"
 #include "sched.skel.h"
@@ -242,6 +243,25 @@ static bool has_cfs_rq_rq(const struct btf *vmlinux)
 	return false;
 }
 
+static void read_drops(struct tw_sched *s);
+
+/*
+ * Task storage for every task already running, made by an iterator in
+ * process context (sched.bpf.c explains why not in sched_switch); new tasks
+ * get theirs at fork, which is attached before this runs.
+ */
+static int prepare_tasks(struct tw_sched *s)
+{
+	struct bpf_link *it = bpf_program__attach_iter(s->skel->progs.tw_sched_prepare, NULL);
+	int rc;
+
+	if (!it)
+		return -errno;
+	rc = tw_iter_run(it);
+	bpf_link__destroy(it);
+	return rc;
+}
+
 int tw_sched_open(struct tw_sched **out, const struct tw_sched_options *o, tw_sched_fn cb,
 		  void *user, char *err, size_t errlen)
 {
@@ -319,9 +339,12 @@ int tw_sched_open(struct tw_sched **out, const struct tw_sched_options *o, tw_sc
 			bpf_program__set_autoload(s->skel->progs.tw_sched_wakeup, false);
 			bpf_program__set_autoload(s->skel->progs.tw_sched_wakeup_new, false);
 		}
+		bpf_program__set_autoattach(s->skel->progs.tw_sched_prepare, false); /* run once, below */
 		rc = sched_bpf__load(s->skel);
 		if (!rc)
 			rc = sched_bpf__attach(s->skel);
+		if (!rc)
+			rc = prepare_tasks(s);
 	}
 	libbpf_set_print(old_print);
 	print_owner = NULL;
@@ -331,6 +354,28 @@ int tw_sched_open(struct tw_sched **out, const struct tw_sched_options *o, tw_sc
 		sched_bpf__destroy(s->skel);
 		free(s);
 		return rc < 0 ? rc : -EINVAL;
+	}
+	if (own_clock) {
+		read_drops(s);
+		/* a few tasks exiting during the walk can fail too: only many failures count */
+		if (s->stats.dropped_task_storage > 16) {
+			/*
+			 * The kernel gave no task storage, not even in process context
+			 * (seen on Debian's 7.2): the own clock would measure nothing.
+			 * The sched_info clock needs none for what it measures.
+			 */
+			struct tw_sched_options fallback = s->opts;
+			tw_sched_fn cb_ = s->cb;
+			void *user_ = s->user;
+
+			slog(s, TW_LOG_WARN, "this kernel refuses BPF task storage (%llu tasks): "
+					     "run-queue latency uses the sched_info clock instead",
+			     (unsigned long long)s->stats.dropped_task_storage);
+			sched_bpf__destroy(s->skel);
+			free(s);
+			fallback.clock = TW_SCHED_CLOCK_SCHED_INFO;
+			return tw_sched_open(out, &fallback, cb_, user_, err, errlen);
+		}
 	}
 	slog(s, TW_LOG_DEBUG, "run-queue latency per %s cgroup (%s), %s clock",
 	     tw_sched_hierarchy_name(s->hierarchy), s->mount[0] ? s->mount : "not mounted",
@@ -351,6 +396,11 @@ void tw_sched_close(struct tw_sched *s)
 		free(s->cgs[i].path);
 	free(s->cgs);
 	free(s);
+}
+
+int tw_sched_clock_of(struct tw_sched *s)
+{
+	return s->opts.clock;
 }
 
 int tw_sched_hierarchy_of(struct tw_sched *s)

@@ -138,6 +138,12 @@ int tw_sched_timeout_ms(struct tw_sched *s);
 int tw_sched_hierarchy_of(struct tw_sched *s);
 /* "own" or "sched_info" */
 const char *tw_sched_clock_name(int clock);
+/*
+ * The clock in use: the one asked for, except that the own clock falls back
+ * to sched_info (with a warning through the log callback) on a kernel that
+ * refuses BPF task storage, where it could not stamp anything.
+ */
+int tw_sched_clock_of(struct tw_sched *s);
 /* Where that hierarchy is mounted (e.g. /sys/fs/cgroup/cpu); "" if it is not. */
 const char *tw_sched_cgroup_mount(struct tw_sched *s);
 

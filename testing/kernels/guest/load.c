@@ -301,6 +301,9 @@ static int sched_cb(void *user, const struct tw_sched_record *rec)
 	uint64_t *waits = user;
 
 	*waits += rec->count;
+	twk_say("SCHED_RECORD cgroup_id=%llu count=%llu switches=%llu preempted=%llu",
+		(unsigned long long)rec->cgroup_id, (unsigned long long)rec->count,
+		(unsigned long long)rec->switches, (unsigned long long)rec->preempted);
 	return 0;
 }
 
@@ -327,7 +330,7 @@ static void sleeper_workload(void)
 bool twk_load_sched(int clock)
 {
 	const char *name = clock == TW_SCHED_CLOCK_SCHED_INFO ? "sched_info" : "sched";
-	int programs = clock == TW_SCHED_CLOCK_SCHED_INFO ? 1 : 3;
+	int programs = clock == TW_SCHED_CLOCK_SCHED_INFO ? 2 : 4; /* with the fork program */
 	struct tw_sched_options o;
 	struct tw_sched *s = NULL;
 	char err[512], buf[200];
@@ -349,7 +352,17 @@ bool twk_load_sched(int clock)
 	twk_say("DOMAIN name=%s ok=1 programs=%d attached=%d unavailable=0 failed=0 ms=%ld", name,
 		programs, programs, twk_now_ms() - t0);
 	sleeper_workload();
-	tw_sched_flush(s);
+	rc = tw_sched_flush(s);
+	{
+		struct tw_sched_stats st = {0};
+		tw_sched_stats(s, &st);
+		twk_say("SCHED_STATS flush=%d clock=%s hierarchy=%d mount=%s intervals=%llu records=%llu "
+			"drop_cg=%llu drop_pair=%llu drop_storage=%llu", rc,
+			tw_sched_clock_name(tw_sched_clock_of(s)), tw_sched_hierarchy_of(s),
+			tw_sched_cgroup_mount(s), (unsigned long long)st.intervals,
+			(unsigned long long)st.records, (unsigned long long)st.dropped_cgroup_full,
+			(unsigned long long)st.dropped_pair_full, (unsigned long long)st.dropped_task_storage);
+	}
 	tw_sched_close(s);
 	twk_say("EVENT type=SCHED_RUNQ_%s status=%s count=%llu",
 		clock == TW_SCHED_CLOCK_SCHED_INFO ? "SCHED_INFO" : "OWN", waits >= 200 ? "ok" : "missing",
