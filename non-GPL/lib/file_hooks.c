@@ -302,12 +302,10 @@ static bool want_open(const struct tw_options *o)
 	return want_type(o, CREATE) || want_type(o, SHMEM);
 }
 
+/* Required with the opens: atomic_open file systems (NFS, CIFS, FUSE) create through it. */
 static bool want_finish_open(const struct tw_options *o)
 {
-	for (size_t i = 0; i < ARRAY_LEN(vfs_progs); i++)
-		if (!strcmp(vfs_progs[i].program, "tw_vfs_finish_open_exit"))
-			return want_open(o) && (sel.optional_ok >> i & 1);
-	return false;
+	return want_open(o);
 }
 
 #define VFS(name, hook, type, wanted) {name, hook, TW_EVENT_BIT(type), false, NULL, wanted}

@@ -365,9 +365,15 @@ bool twk_load_sched(int clock)
 	}
 	tw_sched_close(s);
 	twk_say("EVENT type=SCHED_RUNQ_%s status=%s count=%llu",
-		clock == TW_SCHED_CLOCK_SCHED_INFO ? "SCHED_INFO" : "OWN", waits >= 200 ? "ok" : "missing",
+		clock == TW_SCHED_CLOCK_SCHED_INFO ? "SCHED_INFO" : "OWN", waits >= 100 ? "ok" : "missing",
 		(unsigned long long)waits);
-	return waits >= 200;
+	/*
+	 * At least half of the 200 sleeps: with the sched_info clock (also the
+	 * own clock's fallback) a wakeup the scheduler does not count as a new
+	 * wait (last_queued not stamped) is not one for us either; 7.2 showed
+	 * 184 of 200 so. Measuring nothing is what this catches.
+	 */
+	return waits >= 100;
 }
 
 /*
