@@ -16,6 +16,7 @@ set -uo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
 guest= out= doc= only= repeat=1 jobs=1 smoke=0 timeout_s=240 cpu=${TWK_QEMU_CPU:-max,cx16=off}
+cpu_asked=0; [ -n "${TWK_QEMU_CPU:-}" ] && cpu_asked=1
 while [ $# -gt 0 ]; do
   case "$1" in
   --guest) guest=$2; shift 2 ;;
@@ -26,7 +27,7 @@ while [ $# -gt 0 ]; do
   --jobs) jobs=$2; shift 2 ;;
   --smoke) smoke=1; shift ;;
   --timeout) timeout_s=$2; shift 2 ;;
-  --cpu) cpu=$2; shift 2 ;;
+  --cpu) cpu=$2; cpu_asked=1; shift 2 ;;
   *) echo "run-matrix: unknown argument $1" >&2; exit 2 ;;
   esac
 done
@@ -67,7 +68,7 @@ mknod -m 600 "$stage/dev/console" c 5 1
 # Kernels expected to pass must serve file events from the vfs hook set (fentry/fexit):
 # twk.file_hooks=vfs makes the guest assert it (testing/kernels/guest/files.c).
 run_guest() {
-  local name=$1 run=$2 kernel=$3 log=$out/$1.$2.log t0 t1 rc status extra=
+  local name=$1 run=$2 kernel=$3 log=$out/$1.$2.log t0 t1 rc status extra= cpu=${5:-$cpu}
   [ "${4:-}" = pass ] && extra=" twk.file_hooks=vfs"
   t0=$(date +%s%N)
   timeout --kill-after=10 "$timeout_s" nice -n 19 "$qemu" -accel tcg -cpu "$cpu" -M pc -m 1024 -smp 1 \
@@ -93,11 +94,13 @@ run_guest() {
 }
 
 # ---- which kernels ----
-declare -a names=() sets=() pkgs=() expects=() images=() releases=()
-while read -r name set pkg expect; do
+declare -a names=() sets=() pkgs=() expects=() cpus=() images=() releases=()
+while read -r name set pkg expect kcpu; do
   case "$name" in ''|'#'*) continue ;; esac
   if [ -n "$only" ] && ! printf ',%s,' "$only" | grep -q ",$name,"; then continue; fi
-  names+=("$name"); sets+=("$set"); pkgs+=("$pkg"); expects+=("$expect")
+  # a kernel's own CPU model (kernels.list), unless one was asked for
+  [ -z "$kcpu" ] || [ "$kcpu" = - ] || [ "$cpu_asked" = 1 ] && kcpu=$cpu
+  names+=("$name"); sets+=("$set"); pkgs+=("$pkg"); expects+=("$expect"); cpus+=("$kcpu")
 done < "$here/kernels.list"
 [ ${#names[@]} -eq 0 ] && { echo "run-matrix: no kernel selected" >&2; exit 2; }
 
@@ -122,7 +125,7 @@ running=0
 for item in "${queue[@]}"; do
   i=${item%%:*}; r=${item##*:}
   echo "run-matrix: booting ${names[$i]} (${releases[$i]}), run $r" >&2
-  run_guest "${names[$i]}" "$r" "${images[$i]}" "${expects[$i]}" &
+  run_guest "${names[$i]}" "$r" "${images[$i]}" "${expects[$i]}" "${cpus[$i]}" &
   running=$((running + 1))
   if [ $running -ge "$jobs" ]; then wait -n; running=$((running - 1)); fi
 done

@@ -24,9 +24,12 @@
 #include <sys/reboot.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/utsname.h>
 #include <unistd.h>
 
+#include <bpf/bpf.h>
+#include <bpf/btf.h>
 #include <bpf/libbpf.h>
 
 #include "guest.h"
@@ -92,6 +95,42 @@ static void read_line(const char *path, char *buf, size_t len)
 	buf[strcspn(buf, "\n")] = '\0';
 }
 
+/*
+ * Can BPF local storage be created here? From userspace a task storage
+ * element is made with the task's pidfd as key; unlike the helper inside a
+ * program (which only returns NULL), this gives the kernel's errno.
+ * (Debian's 7.2 refused every create from programs: this says why.)
+ */
+static void report_task_storage(void)
+{
+	LIBBPF_OPTS(bpf_map_create_opts, o, .map_flags = BPF_F_NO_PREALLOC);
+	struct btf *btf = btf__new_empty(); /* local storage maps want BTF key and value types */
+	int key_id = btf ? btf__add_int(btf, "int", 4, BTF_INT_SIGNED) : -1;
+	int val_id = btf ? btf__add_int(btf, "long long unsigned int", 8, 0) : -1;
+	int map = -1, pidfd = (int)syscall(SYS_pidfd_open, getpid(), 0), rc = -1, e = 0, map_e = 0;
+	uint64_t v = 1;
+
+	if (btf && key_id > 0 && val_id > 0 && !btf__load_into_kernel(btf)) {
+		o.btf_fd = btf__fd(btf);
+		o.btf_key_type_id = key_id;
+		o.btf_value_type_id = val_id;
+		map = bpf_map_create(BPF_MAP_TYPE_TASK_STORAGE, "twk_ts", 4, 8, 0, &o);
+		map_e = map < 0 ? errno : 0;
+	}
+
+	if (map >= 0 && pidfd >= 0) {
+		rc = bpf_map_update_elem(map, &pidfd, &v, BPF_NOEXIST);
+		e = rc ? errno : 0;
+	}
+	twk_say("FEATURE task_storage_create map=%d map_errno=%d pidfd=%d update=%d errno=%d (%s)",
+		map >= 0, map_e, pidfd >= 0, rc, e, e ? strerror(e) : "ok");
+	btf__free(btf);
+	if (pidfd >= 0)
+		close(pidfd);
+	if (map >= 0)
+		close(map);
+}
+
 void twk_report_features(void)
 {
 	struct utsname u;
@@ -101,6 +140,7 @@ void twk_report_features(void)
 	read_line("/sys/kernel/security/lsm", lsm, sizeof(lsm));
 	read_line("/proc/cmdline", cmd, sizeof(cmd));
 	twk_say("KERNEL release=%s machine=%s", u.release, u.machine);
+	report_task_storage();
 	twk_say("CMDLINE %s", twk_text(cmd, b1, sizeof(b1)));
 	twk_say("FEATURE btf=%d lsm=%s bpf_lsm=%d kprobes=%d modules=%d",
 		access("/sys/kernel/btf/vmlinux", R_OK) == 0, twk_clean(lsm, b2, sizeof(b2)),
