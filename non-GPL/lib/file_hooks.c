@@ -52,34 +52,32 @@ static const struct vfs_prog {
 	const char *program;
 	const char *hook;
 	uint64_t types; /* the types it serves; each of them needs it */
-	bool optional;  /* used when its function exists; no type depends on it */
 } vfs_progs[] = {
-	{"tw_vfs_unlink_enter", "fentry/security_path_unlink", B(DELETE), false},
-	{"tw_vfs_rmdir_enter", "fentry/security_path_rmdir", B(DELETE), false},
-	{"tw_vfs_unlink_exit", "fexit/vfs_unlink", B(DELETE), false},
-	{"tw_vfs_rmdir_exit", "fexit/vfs_rmdir", B(DELETE), false},
-	{"tw_vfs_rename_enter", "fentry/security_path_rename", B(RENAME), false},
-	{"tw_vfs_rename_exit", "fexit/vfs_rename", B(RENAME), false},
-	{"tw_vfs_mkdir_enter", "fentry/security_path_mkdir", B(CREATE), false},
-	{"tw_vfs_mknod_enter", "fentry/security_path_mknod", B(CREATE), false},
-	{"tw_vfs_symlink_enter", "fentry/security_path_symlink", B(CREATE), false},
-	{"tw_vfs_link_enter", "fentry/security_path_link", B(CREATE), false},
-	{"tw_vfs_mkdir_exit", "fexit/vfs_mkdir", B(CREATE), false},
-	{"tw_vfs_mknod_exit", "fexit/vfs_mknod", B(CREATE), false},
-	{"tw_vfs_create_exit", "fexit/vfs_create", B(CREATE), false},
-	{"tw_vfs_symlink_exit", "fexit/vfs_symlink", B(CREATE), false},
-	{"tw_vfs_link_exit", "fexit/vfs_link", B(CREATE), false},
-	{"tw_vfs_open_exit", "fexit/vfs_open", B(CREATE) | B(SHMEM), false},
+	{"tw_vfs_unlink_enter", "fentry/security_path_unlink", B(DELETE)},
+	{"tw_vfs_rmdir_enter", "fentry/security_path_rmdir", B(DELETE)},
+	{"tw_vfs_unlink_exit", "fexit/vfs_unlink", B(DELETE)},
+	{"tw_vfs_rmdir_exit", "fexit/vfs_rmdir", B(DELETE)},
+	{"tw_vfs_rename_enter", "fentry/security_path_rename", B(RENAME)},
+	{"tw_vfs_rename_exit", "fexit/vfs_rename", B(RENAME)},
+	{"tw_vfs_mkdir_enter", "fentry/security_path_mkdir", B(CREATE)},
+	{"tw_vfs_mknod_enter", "fentry/security_path_mknod", B(CREATE)},
+	{"tw_vfs_symlink_enter", "fentry/security_path_symlink", B(CREATE)},
+	{"tw_vfs_link_enter", "fentry/security_path_link", B(CREATE)},
+	{"tw_vfs_mkdir_exit", "fexit/vfs_mkdir", B(CREATE)},
+	{"tw_vfs_mknod_exit", "fexit/vfs_mknod", B(CREATE)},
+	{"tw_vfs_create_exit", "fexit/vfs_create", B(CREATE)},
+	{"tw_vfs_symlink_exit", "fexit/vfs_symlink", B(CREATE)},
+	{"tw_vfs_link_exit", "fexit/vfs_link", B(CREATE)},
+	{"tw_vfs_open_exit", "fexit/vfs_open", B(CREATE) | B(SHMEM)},
 	/* required: on NFS, CIFS, FUSE, ... open(O_CREAT) creates through atomic_open and
 	   finish_open, never vfs_open, so without it CREATE would lose those creations */
-	{"tw_vfs_finish_open_exit", "fexit/finish_open", B(CREATE) | B(SHMEM), false},
+	{"tw_vfs_finish_open_exit", "fexit/finish_open", B(CREATE) | B(SHMEM)},
 };
 
 /* The decision of the tw_ctx_open() in progress (tw_ctx_open is not reentrant: log_ctx). */
 static struct {
 	bool decided;
 	uint64_t chosen;         /* types the vfs set serves */
-	uint64_t optional_ok;    /* bit i: optional vfs_progs[i] is used */
 	char why[TW_EVENT_TYPE_MAX][160]; /* types not chosen: the reason */
 } sel;
 
@@ -99,7 +97,7 @@ static bool in_btf(const struct btf *vmlinux, const char *fn)
  * the types whose every required program loaded and attached; `err` and
  * `what` tell why not for the others.
  */
-static uint64_t trial(uint64_t types, uint64_t optional, int *err, const char **what)
+static uint64_t trial(uint64_t types, int *err, const char **what)
 {
 	struct file_vfs_bpf *s = file_vfs_bpf__open();
 	struct bpf_link *links[ARRAY_LEN(vfs_progs)] = {0};
@@ -114,8 +112,7 @@ static uint64_t trial(uint64_t types, uint64_t optional, int *err, const char **
 	}
 	for (size_t i = 0; i < ARRAY_LEN(vfs_progs); i++) {
 		struct bpf_program *p = bpf_object__find_program_by_name(s->obj, vfs_progs[i].program);
-		bool on = (types & vfs_progs[i].types) &&
-			  (!vfs_progs[i].optional || (optional >> i & 1));
+		bool on = types & vfs_progs[i].types;
 		if (p)
 			bpf_program__set_autoload(p, on);
 	}
@@ -135,7 +132,7 @@ static uint64_t trial(uint64_t types, uint64_t optional, int *err, const char **
 		if (!p || !bpf_program__autoload(p))
 			continue;
 		links[i] = bpf_program__attach(p);
-		if (!links[i] && !vfs_progs[i].optional) {
+		if (!links[i]) {
 			*err = -errno;
 			*what = vfs_progs[i].hook;
 			ok &= ~vfs_progs[i].types;
@@ -215,10 +212,7 @@ static void decide(const struct tw_options *o)
 		const struct vfs_prog *p = &vfs_progs[i];
 		bool present = in_btf(vmlinux, hook_function(p->hook));
 
-		if (p->optional) {
-			if (present)
-				sel.optional_ok |= 1ull << i;
-		} else if (!present && (cand & p->types)) {
+		if (!present && (cand & p->types)) {
 			for (uint32_t t = 0; t < TW_EVENT_TYPE_MAX; t++)
 				if (cand & p->types & TW_EVENT_BIT(t))
 					snprintf(sel.why[t], sizeof(sel.why[t]),
@@ -237,19 +231,10 @@ static void decide(const struct tw_options *o)
 	}
 	if (!cand)
 		return;
-	ok = trial(cand, sel.optional_ok, &err, &what);
+	ok = trial(cand, &err, &what);
 	if (ok == cand) {
 		sel.chosen = ok;
 		return;
-	}
-	if (!strcmp(what, "load") && sel.optional_ok) {
-		/* an optional program may be what the verifier refused: drop them */
-		sel.optional_ok = 0;
-		ok = trial(cand, 0, &err, &what);
-		if (ok == cand) {
-			sel.chosen = ok;
-			return;
-		}
 	}
 	if (!strcmp(what, "load") && err == -EPERM) {
 		/* trampolines refused as such (lockdown, a hardened kernel): no type will do */
@@ -262,7 +247,7 @@ static void decide(const struct tw_options *o)
 	for (uint32_t t = 0; t < TW_EVENT_TYPE_MAX; t++) {
 		if (!(cand & TW_EVENT_BIT(t)))
 			continue;
-		if (trial(TW_EVENT_BIT(t), sel.optional_ok, &err, &what))
+		if (trial(TW_EVENT_BIT(t), &err, &what))
 			sel.chosen |= TW_EVENT_BIT(t);
 		else if (!strcmp(what, "load"))
 			set_why(t, "the vfs probes did not %s: %s", what, err);

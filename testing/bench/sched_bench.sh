@@ -50,7 +50,7 @@ prog_ids() { grep -hs '^prog_id:' /proc/"$1"/fdinfo/* | awk '{print $2}' | sort 
 
 # start the holder of mode $1 in the background; wait until attached
 start_holder() {
-  local want=3 clock=own
+  local want=4 clock=own  # programs: wakeup, wakeup_new, switch, fork
   case $1 in
     floor|floor1)
       if [ "$1" = floor1 ]; then "$floor" switch-only > "$tmp/floor.out" 2>&1 &
@@ -63,7 +63,7 @@ start_holder() {
         sleep 0.05
       done ;;
     runqlat|sched_info)
-      [ "$1" = sched_info ] && want=1 clock=sched_info
+      [ "$1" = sched_info ] && want=2 clock=sched_info  # switch, fork
       "$et" --runqlat=1 --runqlat-clock "$clock" --no-start-record > "$tmp/records" 2> "$tmp/et.err" &
       holder=$!
       # attached once its programs are among its fds
