@@ -34,6 +34,18 @@ void it_require_bpf(void)
 		IT_SKIP_OR_FAIL("kernel has no BTF (/sys/kernel/btf/vmlinux missing)");
 }
 
+unsigned it_scaled(unsigned n)
+{
+	const char *s = getenv("TW_TEST_SCALE");
+	long pct = s && *s ? strtol(s, NULL, 10) : 100;
+	unsigned long long v;
+
+	if (pct <= 0 || pct > 100)
+		pct = 100;
+	v = (unsigned long long)n * (unsigned long long)pct / 100;
+	return v ? (unsigned)v : 1;
+}
+
 uint32_t it_ring_size;
 int64_t it_wakeup_bytes = -1;
 uint64_t it_tty_budget;

@@ -87,6 +87,13 @@ int it_cgroup_enter(const char *dir, pid_t pid);
 /* Remove the cgroup, retrying briefly while its exited tasks are still being reaped. */
 void it_cgroup_remove(const char *dir);
 
+/*
+ * A workload count scaled by TW_TEST_SCALE (percent, default 100), at least 1.
+ * The kernel-matrix guests run under software emulation and set it lower, so a
+ * burst stays within minutes there; every assertion about fields is unchanged.
+ */
+unsigned it_scaled(unsigned n);
+
 /* Run a shell command built like printf; the test fails when it fails. */
 void it_sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Move the calling process into the network namespace /run/netns/NAME. Returns 0 or -1. */

@@ -128,7 +128,8 @@ Test(process, exec_reports_real_effective_saved_ids)
 	struct tw_event ev;
 
 	it_start(&t, TW_EVENT_BIT(TW_EVENT_PROCESS_EXEC), false, run_as_other_user, NULL);
-	it_run(&t, 5000);
+	int st = it_run(&t, 5000);
+	cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0, "the workload failed: wait status %#x", st);
 	cr_assert(it_find(&t, TW_EVENT_PROCESS_EXEC, t.child, 0, &ev));
 	const struct tw_process_exec *e = (const void *)ev.hdr;
 	/* exec copies the effective ids into the saved ones */

@@ -20,8 +20,8 @@
 
 #include "harness.h"
 
-#define EXECS 300
-#define FILES 2000
+#define EXECS ((int)it_scaled(300)) /* TW_TEST_SCALE: fewer in emulated guests */
+#define FILES ((int)it_scaled(2000))
 #define TTY_WRITES 300
 
 static int master_fd, slave_fd;

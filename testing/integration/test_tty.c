@@ -292,7 +292,7 @@ Test(tty, budget_drops_and_counts_the_excess)
 /* ---- 50 MB as fast as possible: every write delivered or counted, no wedge ---- */
 
 #define SPAM_CHUNK 65536
-#define SPAM_WRITES 800 /* 50 MiB */
+#define SPAM_WRITES ((int)it_scaled(800)) /* 50 MiB (TW_TEST_SCALE: fewer in emulated guests) */
 
 static void run_spam(void *arg)
 {

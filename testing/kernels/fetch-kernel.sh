@@ -11,6 +11,9 @@
 #   apt/SUITE_SET/...          private apt state
 #   debs/*.deb                 downloaded packages
 #   SUITE_SET/<package>/vmlinuz  extracted image (plus boot/config-* for feature checks)
+#   SUITE_SET/<package>/modules/  the modules the integration suite needs in a guest
+#                                ($TW_KERNEL_MODULES, default veth), uncompressed, with
+#                                their dependencies; load order in modules/order
 set -euo pipefail
 
 set_name=${1:?usage: fetch-kernel.sh SUITE_SET [PACKAGE_PATTERN]}
@@ -94,6 +97,10 @@ follow=$({ apt-cache "${apt_opts[@]}" depends "$pkg" 2>/dev/null || true; } |
          sed -n 's/^ *Depends: \(linux-binary-[^ ]*\).*/\1/p' | head -n1)
 pkgs=("$pkg")
 [ -n "$follow" ] && pkgs+=("$follow")
+# ... and sid keeps the modules in a linux-modules-* package
+mods_pkg=$({ apt-cache "${apt_opts[@]}" depends "$pkg" 2>/dev/null || true; } |
+           sed -n 's/^ *Depends: \(linux-modules-[^ ]*\).*/\1/p' | head -n1)
+[ -n "$mods_pkg" ] && pkgs+=("$mods_pkg")
 
 out=$cache/$set_name/$pkg
 if [ ! -s "$out/vmlinuz" ]; then
@@ -121,6 +128,48 @@ if [ ! -s "$out/vmlinuz" ]; then
   */boot/vmlinuz-*) basename "$img" | sed 's/^vmlinuz-//' > "$out/release" ;;
   *) basename "$(dirname "$img")" > "$out/release" ;;
   esac
+  rm -rf "$tmp"
+fi
+
+# The modules the guest suite loads (veth, and tbf for the retransmission test), once per image.
+modules=${TW_KERNEL_MODULES:-veth sch_tbf}
+if [ ! -e "$out/modules/order" ] || [ "$(cat "$out/modules/wanted" 2>/dev/null)" != "$modules" ]; then
+  for p in "${pkgs[@]}"; do
+    if ! ls "$cache/debs/${p}_"*.deb >/dev/null 2>&1; then
+      echo "fetch-kernel: apt-get download $p ($set_name)" >&2
+      (cd "$cache/debs" && apt-get -q "${apt_opts[@]}" download "$p" >&2)
+    fi
+  done
+  tmp=$(mktemp -d "$cache/extract.XXXXXX")
+  for p in "${pkgs[@]}"; do
+    dpkg-deb -x "$(ls "$cache/debs/${p}_"*.deb | tail -n1)" "$tmp"
+  done
+  rm -rf "$out/modules" && mkdir -p "$out/modules"
+  : > "$out/modules/order"
+  # add_module NAME: its dependencies (the package has no modules.dep) first, then it
+  add_module() {
+    local f base dep
+    f=$(find "$tmp" -path '*/modules/*' \( -name "$1.ko" -o -name "$1.ko.*" \) | head -n1)
+    if [ -z "$f" ]; then
+      echo "fetch-kernel: module $1 is not in ${pkgs[*]} (built in?)" >&2
+      return 0
+    fi
+    base=$1.ko
+    grep -qx "$base" "$out/modules/order" && return 0
+    case "$f" in
+    *.xz) xz -dc "$f" > "$out/modules/$base" ;;
+    *.zst) zstd -qdc "$f" > "$out/modules/$base" ;;
+    *.gz) gzip -dc "$f" > "$out/modules/$base" ;;
+    *) cp "$f" "$out/modules/$base" ;;
+    esac
+    # the module's own "depends=a,b" string (its .modinfo section)
+    for dep in $(tr '\0' '\n' < "$out/modules/$base" | sed -n 's/^depends=//p' | head -n1 | tr ',' ' '); do
+      add_module "$dep"
+    done
+    echo "$base" >> "$out/modules/order"
+  }
+  for m in $modules; do add_module "$m"; done
+  echo "$modules" > "$out/modules/wanted"
   rm -rf "$tmp"
 fi
 echo "$out/vmlinuz"

@@ -4,18 +4,24 @@
 #
 #   run-matrix.sh --guest PATH [--out DIR] [--doc FILE] [--only NAME[,NAME]] [--repeat N]
 #                 [--jobs 1|2] [--smoke] [--timeout S] [--cpu MODEL]
+#                 [--suite BUILD_DIR] [--suite-tests "file process ..."]
 #
 # --smoke: only Debian 12's 6.1 kernel ($TWK_SMOKE_KERNEL: another name of kernels.list), for CI; exits 77 (skip) with a reason when
 # qemu or the image cannot be had. Results: DIR/<name>.<run>.log (the serial console),
 # DIR/summary.tsv, and with --doc a Markdown report (docs/kernels.md).
 # --cpu: qemu's -cpu (default max,cx16=off, $TWK_QEMU_CPU: with cmpxchg16b, 6.12 guests
 # oopsed early in boot in half of the runs under qemu 7.2's TCG; see README.md).
+# --suite: also run the Criterion integration suite of BUILD_DIR inside every guest
+# (stage-suite.sh; --suite-tests picks binaries, default all); the guest's time limit
+# becomes --timeout (default then 3600 s) and each binary gets twk.suite_timeout
+# ($TWK_SUITE_TIMEOUT, 900 s); bursts run at $TWK_TEST_SCALE percent (25: TW_TEST_SCALE).
 # Guests run under software emulation (KVM does not work on the machines this was
 # written on) and under `nice -n 19`; at most two at once.
 set -uo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
-guest= out= doc= only= repeat=1 jobs=1 smoke=0 timeout_s=240 cpu=${TWK_QEMU_CPU:-max,cx16=off}
+guest= out= doc= only= repeat=1 jobs=1 smoke=0 timeout_s= cpu=${TWK_QEMU_CPU:-max,cx16=off}
+suite= suite_tests= suite_timeout=${TWK_SUITE_TIMEOUT:-900} test_scale=${TWK_TEST_SCALE:-25}
 cpu_asked=0; [ -n "${TWK_QEMU_CPU:-}" ] && cpu_asked=1
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -28,10 +34,13 @@ while [ $# -gt 0 ]; do
   --smoke) smoke=1; shift ;;
   --timeout) timeout_s=$2; shift 2 ;;
   --cpu) cpu=$2; cpu_asked=1; shift 2 ;;
+  --suite) suite=$2; shift 2 ;;
+  --suite-tests) suite_tests=$2; shift 2 ;;
   *) echo "run-matrix: unknown argument $1" >&2; exit 2 ;;
   esac
 done
 [ "$jobs" -gt 2 ] && jobs=2
+[ -z "$timeout_s" ] && { [ -n "$suite" ] && timeout_s=3600 || timeout_s=240; }
 skip() { echo "SKIP: $*"; exit 77; }
 
 if [ -z "$guest" ] || [ ! -x "$guest" ]; then
@@ -54,14 +63,36 @@ smoke_kernel=${TWK_SMOKE_KERNEL:-6.1}
 [ $smoke = 1 ] && only=$smoke_kernel
 
 # ---- initramfs: /init is the guest, /bin/twk-true the same binary for the exec test ----
+# Debian's merged-/usr layout (/bin -> usr/bin), so staged host programs run at their paths.
 initrd=$out/initramfs.cpio.gz
 stage=$(mktemp -d)
 trap 'rm -rf "$stage"' EXIT
-mkdir -p "$stage"/{bin,dev,proc,sys,tmp,run}
+chmod 755 "$stage" # the guest's /: the suite runs programs as other users too
+mkdir -p "$stage"/{usr/bin,usr/sbin,usr/lib,usr/lib64,dev,proc,sys,tmp,run}
+for d in bin sbin lib lib64; do ln -s "usr/$d" "$stage/$d"; done
 cp "$guest" "$stage/init"
-ln "$stage/init" "$stage/bin/twk-true"
+ln "$stage/init" "$stage/usr/bin/twk-true"
 mknod -m 600 "$stage/dev/console" c 5 1
+if [ -n "$suite" ]; then
+  # shellcheck disable=SC2086 # a list of test names
+  "$here/stage-suite.sh" "$suite" "$stage" $suite_tests || exit 2
+fi
 (cd "$stage" && find . -print0 | LC_ALL=C sort -z | cpio --null -o -H newc --quiet | gzip -1) > "$initrd"
+
+# initrd_for VMLINUZ: the initramfs, plus (with --suite) that kernel's modules as a
+# second archive (the kernel unpacks concatenated archives in turn; without its own "."
+# entry, whose mode would replace that of the guest's /)
+initrd_for() {
+  local mods
+  mods=$(dirname "$1")/modules
+  if [ -z "$suite" ] || [ ! -s "$mods/order" ]; then echo "$initrd"; return; fi
+  local k=$out/initramfs.$(basename "$(dirname "$1")").cpio.gz m
+  m=$(mktemp -d)
+  mkdir -p "$m/modules" && cp "$mods"/*.ko "$mods/order" "$m/modules/"
+  { cat "$initrd"; (cd "$m" && find . -mindepth 1 -print0 | LC_ALL=C sort -z | cpio --null -o -H newc --quiet | gzip -1); } > "$k"
+  rm -rf "$m"
+  echo "$k"
+}
 
 # ---- one guest: boot, wait, classify ----
 # run_guest NAME RUN VMLINUZ EXPECT: writes $out/NAME.RUN.log and $out/NAME.RUN.status
@@ -70,11 +101,12 @@ mknod -m 600 "$stage/dev/console" c 5 1
 run_guest() {
   local name=$1 run=$2 kernel=$3 log=$out/$1.$2.log t0 t1 rc status extra= cpu=${5:-$cpu}
   [ "${4:-}" = pass ] && extra=" twk.file_hooks=vfs"
+  [ -n "$suite" ] && extra="$extra twk.suite_timeout=$suite_timeout twk.test_scale=$test_scale"
   t0=$(date +%s%N)
   timeout --kill-after=10 "$timeout_s" nice -n 19 "$qemu" -accel tcg -cpu "$cpu" -M pc -m 1024 -smp 1 \
     -nodefaults -display none -no-reboot -monitor none -serial "file:$log" \
     -device isa-debug-exit,iobase=0xf4,iosize=0x04 \
-    -kernel "$kernel" -initrd "$initrd" \
+    -kernel "$kernel" -initrd "$(initrd_for "$kernel")" \
     -append "console=ttyS0 panic=-1 oops=panic loglevel=3 rdinit=/init$extra" </dev/null >/dev/null 2>"$log.qemu"
   rc=$?
   t1=$(date +%s%N)

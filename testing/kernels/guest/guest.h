@@ -48,6 +48,9 @@ bool twk_load_netacct(void);
 int twk_check_events(const struct twk_domain_result *d, size_t n);
 /* Phase 3: fentry/fexit/kprobe/LSM/tp_btf/raw_tp on chosen targets. */
 int twk_probe_hooks(void);
+/* Phase 5: the Criterion integration suite staged under /suite (suite.c); failed binaries. */
+bool twk_suite_present(void);
+int twk_run_suite(void);
 /* Kernel facts: release, BTF, LSMs, helpers and map types the probes rely on. */
 void twk_report_features(void);
 

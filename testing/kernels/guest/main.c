@@ -57,6 +57,8 @@ static void setup_system(void)
 	mount_one("devtmpfs", "/dev", "devtmpfs", NULL);
 	mount_one("tmpfs", "/tmp", "tmpfs", NULL);
 	mount_one("tmpfs", "/run", "tmpfs", NULL);
+	mount_one("tmpfs", "/dev/shm", "tmpfs", "mode=1777");
+	mount_one("devpts", "/dev/pts", "devpts", "ptmxmode=0666,mode=0620"); /* openpty() */
 	mount_one("bpf", "/sys/fs/bpf", "bpf", NULL);
 	mount_one("tracefs", "/sys/kernel/tracing", "tracefs", NULL);
 	mount_one("securityfs", "/sys/kernel/security", "securityfs", NULL);
@@ -69,6 +71,15 @@ static void setup_system(void)
 		dup2(fd, 2);
 		if (fd > 2)
 			close(fd);
+	}
+	/* what an init system does: the controllers available to child cgroups (sched tests) */
+	fd = open("/sys/fs/cgroup/cgroup.subtree_control", O_WRONLY);
+	if (fd >= 0) {
+		const char *ctl[] = {"+cpu", "+memory", "+pids", "+io"};
+		for (size_t i = 0; i < sizeof(ctl) / sizeof(ctl[0]); i++)
+			if (write(fd, ctl[i], strlen(ctl[i])) < 0)
+				twk_say("CGROUP controller=%s error=%d", ctl[i] + 1, errno);
+		close(fd);
 	}
 	s = socket(AF_INET, SOCK_DGRAM, 0);
 	memset(&ifr, 0, sizeof(ifr));
@@ -159,7 +170,7 @@ void twk_report_features(void)
 static int run_all(void)
 {
 	struct twk_domain_result d[TWK_MAX_DOMAINS];
-	int n, failed = 0, fired, event_failures;
+	int n, failed = 0, fired, event_failures, suite_failures;
 	long t0 = twk_now_ms();
 
 	twk_say("BEGIN");
@@ -172,11 +183,13 @@ static int run_all(void)
 	failed += !twk_load_netacct();
 	event_failures = twk_check_events(d, (size_t)n);
 	fired = twk_probe_hooks();
-	twk_say("RESULT status=%s domains_failed=%d event_failures=%d hooks_fired=%d ms=%ld",
-		failed || event_failures ? "fail" : "pass", failed, event_failures, fired,
-		twk_now_ms() - t0);
+	suite_failures = twk_run_suite();
+	twk_say("RESULT status=%s domains_failed=%d event_failures=%d hooks_fired=%d suite=%s "
+		"suite_failures=%d ms=%ld",
+		failed || event_failures || suite_failures ? "fail" : "pass", failed, event_failures,
+		fired, twk_suite_present() ? "ran" : "none", suite_failures, twk_now_ms() - t0);
 	twk_say("END");
-	return failed || event_failures;
+	return failed || event_failures || suite_failures;
 }
 
 static void leave_qemu(int failed)
