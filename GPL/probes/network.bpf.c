@@ -247,7 +247,17 @@ static __always_inline void tw_net__on_rtt(struct bpf_sock_ops *skops, struct tc
 	if (!f)
 		return;
 	f->rtt_samples++;
-	f->rtt_sum_us += skops->args[0]; /* the measured RTT of this sample, us */
+	/*
+	 * The measured RTT of this sample (us) is args[0], with the smoothed RTT
+	 * (never 0 once sampled) in args[1], on kernels that pass them (6.12
+	 * does). Older ones call RTT_CB with no arguments (both 0: 6.1, found by
+	 * the kernel matrix's suite): there the RTT of the newest segment this
+	 * ACK acknowledged (RACK's, set just before the callback) stands in.
+	 */
+	if (skops->args[1])
+		f->rtt_sum_us += skops->args[0];
+	else
+		f->rtt_sum_us += BPF_CORE_READ(tp, rack.rtt_us);
 	sndq = tp->write_seq - tp->snd_una;
 	if ((f->track & TW_FLOW_FIN_SENT) && sndq)
 		sndq--; /* the FIN takes a sequence number, not a byte */

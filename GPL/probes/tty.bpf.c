@@ -27,12 +27,14 @@
 char LICENSE[] SEC("license") = "GPL";
 
 #define TW_S_IFCHR 0020000
-#define TW_TTY_DRIVER_TYPE_PTY 3
+/* tty_driver.type's PTY value: 0x0004 while it was a #define (before the enum), the enum's own
+   value after (3 in 6.18's BTF); subtypes kept their values (master 1) */
+#define TW_TTY_DRIVER_TYPE_PTY_DEFINE 4
 #define TW_PTY_TYPE_MASTER 1
 #define TW_TTY_MAX_SEGMENTS 32
 
 /*
- * tty_driver.type and .subtype are enums since 6.4 and shorts before: CO-RE
+ * tty_driver.type and .subtype are enums in newer kernels and shorts before: CO-RE
  * does not relocate an enum read onto a short, so each layout has its own
  * flavor and the kernel's BTF picks one (the other branch is dead code).
  */
@@ -41,13 +43,15 @@ struct tty_driver___short {
 	short subtype;
 } __attribute__((preserve_access_index));
 
-static __always_inline int tw_tty_driver__type(struct tty_driver *drv)
+/* Is this a pseudo-terminal driver? The enum's value where the kernel has the enum
+   (a CO-RE enum value relocation), the old #define's where the fields are shorts. */
+static __always_inline bool tw_tty_driver__is_pty(struct tty_driver *drv)
 {
 	struct tty_driver___short *old = (void *)drv;
 
 	if (bpf_core_field_exists(old->type))
-		return BPF_CORE_READ(old, type);
-	return BPF_CORE_READ(drv, type);
+		return BPF_CORE_READ(old, type) == TW_TTY_DRIVER_TYPE_PTY_DEFINE;
+	return BPF_CORE_READ(drv, type) == bpf_core_enum_value(enum tty_driver_type, TTY_DRIVER_TYPE_PTY);
 }
 
 static __always_inline int tw_tty_driver__subtype(struct tty_driver *drv)
@@ -243,7 +247,7 @@ int tw_tty_sys_exit(struct tw_sys_exit_ctx *ctx)
 	e->oflag = BPF_CORE_READ(tty, termios.c_oflag);
 	e->cflag = BPF_CORE_READ(tty, termios.c_cflag);
 	e->lflag = BPF_CORE_READ(tty, termios.c_lflag);
-	if (tw_tty_driver__type(drv) == TW_TTY_DRIVER_TYPE_PTY)
+	if (tw_tty_driver__is_pty(drv))
 		e->flags = tw_tty_driver__subtype(drv) == TW_PTY_TYPE_MASTER ? TW_TTY_FLAG_PTY_MASTER
 									     : TW_TTY_FLAG_PTY_SLAVE;
 	else

@@ -46,6 +46,13 @@ unsigned it_scaled(unsigned n)
 	return v ? (unsigned)v : 1;
 }
 
+void it_skip_kernel_lacks(const char *why)
+{
+	if (getenv("TW_REQUIRE_ALL_FEATURES"))
+		cr_assert_fail("this kernel lacks a feature (%s)", why);
+	cr_skip_test("this kernel lacks a feature: %s", why);
+}
+
 uint32_t it_ring_size;
 int64_t it_wakeup_bytes = -1;
 uint64_t it_tty_budget;

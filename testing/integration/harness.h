@@ -56,6 +56,14 @@ extern uint32_t it_tcp_metrics_interval_ms;
  * On the CI machine neither holds, so these tests really run there.
  */
 void it_require_bpf(void);
+/*
+ * The running kernel refused a feature by design (the library's -ENOTSUP,
+ * e.g. network accounting without the sock_send_length tracepoint): skip
+ * with why, unless TW_REQUIRE_ALL_FEATURES is set (the CI host, whose
+ * kernel has every feature: there a refusal is a failure). The kernel-matrix
+ * guests do not set it, so older kernels report these tests as skipped.
+ */
+void it_skip_kernel_lacks(const char *why);
 
 /*
  * Fork a child that waits, then runs fn(arg) and _exit(0)s; open the library

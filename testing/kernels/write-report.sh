@@ -79,6 +79,48 @@ while IFS=$'\t' read -r name release expect runs passed statuses times; do
     "${fired:--}" "$times"
 done < "$summary"
 
+# ---- the Criterion integration suite (run-matrix.sh --suite), when it ran ----
+if for l in "${logs[@]}"; do twk "$l" "SUITE "; done | grep -q .; then
+  echo
+  echo "## Integration suite in the guests"
+  echo
+  echo "The project's Criterion integration binaries (\`testing/integration/it_*\`), unchanged, run inside"
+  echo "each guest as on the host (\`--jobs 1\`, \`TW_REQUIRE_BPF=1\`: a program that cannot load fails"
+  echo "its test), bursts and storms at \`TW_TEST_SCALE\` percent; every assertion about fields is the"
+  echo "host's. Cells: tests passed / run (skipped), time in the guest. The host itself (syscall"
+  echo "tracepoints for file events) runs the same binaries in \`make test\`; the guests that chose the vfs set"
+  echo "hold it to the same tests."
+  echo
+  printf '| binary |'; for n in "${names[@]}"; do printf ' %s |' "$n"; done; echo
+  printf '|---|'; for n in "${names[@]}"; do printf -- '---|'; done; echo
+  bins=$(for l in "${logs[@]}"; do twk "$l" "SUITE " | sed -n 's/^TWK SUITE bin=\([^ ]*\).*/\1/p'; done | awk '!s[$0]++')
+  for b in $bins; do
+    printf '| %s |' "$b"
+    for l in "${logs[@]}"; do
+      line=$(twk "$l" "SUITE bin=$b ")
+      if [ -z "$line" ]; then printf ' - |'; continue; fi
+      c="$(val passed <<<"$line")/$(val tested <<<"$line")"
+      [ "$(val skipped <<<"$line")" != 0 ] && c="$c ($(val skipped <<<"$line") skipped)"
+      [ "$(val status <<<"$line")" != pass ] && c="**$c FAIL**"
+      [ "$(val timed_out <<<"$line")" = 1 ] && c="$c (timed out)"
+      printf ' %s, %s s |' "$c" "$(awk -v m="$(val ms <<<"$line")" 'BEGIN{printf "%.0f", m/1000}')"
+    done
+    echo
+  done
+  echo
+  for i in "${!names[@]}"; do
+    lines=$(twk "${logs[$i]}" "TEST " | grep -v 'status=pass')
+    [ -z "$lines" ] && continue
+    echo "**${names[$i]}**: $(wc -l <<<"$lines") test(s) not passed"
+    echo
+    while read -r l; do
+      why=$(sed -n 's/.* reason= *//p' <<<"$l")
+      echo "- \`$(val test <<<"$l")\` ($(val bin <<<"$l")): $(val status <<<"$l")${why:+: $why}"
+    done <<<"$lines"
+    echo
+  done
+fi
+
 echo
 echo "## Why a domain failed"
 echo

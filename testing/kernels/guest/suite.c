@@ -7,7 +7,7 @@
  * (`it_X --jobs 1`, TW_REQUIRE_BPF=1, so a test that cannot load fails rather
  * than skips), its TAP report is read back and every test reported:
  *
- *   TWK TEST bin=it_file test=file::main_sequence_on_tmpfs status=pass|fail|skip
+ *   TWK TEST bin=it_file test=file::main_sequence_on_tmpfs status=pass|fail|skip [reason=...]
  *   TWK SUITE bin=it_file status=pass|fail tested=17 passed=17 failed=0 skipped=0 exit=0 ms=...
  *
  * A binary that outlives its time (twk.suite_timeout=S, default 900 s) is
@@ -90,6 +90,7 @@ static pid_t start_binary(const char *bin, const char *tap, long scale)
 	snprintf(scale_s, sizeof(scale_s), "%ld", scale);
 	setenv("TW_REQUIRE_BPF", "1", 1);
 	setenv("TW_TEST_SCALE", scale_s, 1); /* bursts and storms scaled down: emulation */
+	setenv("TW_TEST_EMULATED", "1", 1);  /* timing tolerances that emulation stretches */
 	setenv("PATH", "/usr/sbin:/usr/bin:/sbin:/bin", 1);
 	setenv("HOME", "/tmp", 1);
 	execl(path, bin, "--jobs", "1", "--verbose=1", "--ascii", "-S", tap_opt, (char *)NULL);
@@ -151,7 +152,12 @@ static void read_tap(const char *bin, const char *tap, struct tap_counts *c)
 			c->passed++;
 			status = "pass";
 		}
-		twk_say("TEST bin=%s test=%s status=%s", bin, twk_clean(name, buf, sizeof(buf)), status);
+		const char *why = strstr(line, "# SKIP");
+		char why_buf[200];
+
+		line[strcspn(line, "\n")] = '\0';
+		twk_say("TEST bin=%s test=%s status=%s%s%s", bin, twk_clean(name, buf, sizeof(buf)), status,
+			why ? " reason=" : "", why ? twk_text(why + 6, why_buf, sizeof(why_buf)) : "");
 	}
 	fclose(f);
 }
