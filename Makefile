@@ -62,12 +62,13 @@ fuzz: deps
 	bash testing/fuzz/run_fuzz.sh $(BUILD)-fuzz $(FUZZ_SECONDS)
 
 # The kernel matrix (testing/kernels/README.md): every kernel of testing/kernels/kernels.list
-# booted under qemu with the guest test binary; results into docs/kernels.md.
-# KERNELS_ARGS e.g. "--repeat 3 --jobs 2" or "--only 6.1,7.2".
-KERNELS_ARGS ?=
+# booted under qemu with the guest test binary and the Criterion integration suite
+# (about 6 min per kernel, two at once); results into docs/kernels.md.
+# KERNELS_ARGS e.g. "--repeat 3" or "--only 6.1,7.2" or '--suite-tests "file tty"'.
+KERNELS_ARGS ?= --jobs 2
 kernels: build
 	cmake --build $(BUILD) -j $(JOBS) --target twk_guest
-	bash testing/kernels/run-matrix.sh --guest $(BUILD)/testing/kernels/twk_guest \
+	bash testing/kernels/run-matrix.sh --guest $(BUILD)/testing/kernels/twk_guest --suite $(BUILD) \
 	  --out $(BUILD)/testing/kernels/matrix --doc docs/kernels.md $(KERNELS_ARGS)
 test-kernels: kernels
 

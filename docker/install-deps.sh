@@ -24,8 +24,9 @@ packages=(
   bpftrace
   # the fault collector speaks HTTPS too, with a certificate made by the test
   libssl-dev openssl
-  # the kernel matrix (testing/kernels): guests under qemu, an initramfs made with cpio
-  qemu-system-x86 cpio
+  # the kernel matrix (testing/kernels): guests under qemu, an initramfs made with cpio, the
+  # guest kernels' modules unpacked with xz
+  qemu-system-x86 cpio xz-utils
   # the metrics tests: promtool checks the exposition text, a real Prometheus (started by
   # the test on loopback, never by systemd) scrapes EventsTrace
   prometheus

@@ -71,7 +71,8 @@ void it_skip_kernel_lacks(const char *why);
  * child's exit) following the child and its descendants only.
  */
 void it_start(struct it_trace *t, uint64_t mask, bool env, it_workload_fn fn, void *arg);
-/* Release the child, reap it, and drain until its EXIT arrived (or timeout). Returns wait status. */
+/* Release the child, reap it, and drain until its EXIT arrived (or timeout; three times as long
+   with TW_TEST_EMULATED, set in the kernel-matrix guests). Returns wait status. */
 int it_run(struct it_trace *t, int timeout_ms);
 void it_stop(struct it_trace *t);
 

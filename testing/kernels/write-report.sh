@@ -23,7 +23,7 @@ val() { sed -n "s/.*[ ]$1=\([^ ]*\).*/\1/p" | head -n1; }
 vals() { sed -n "s/.*[ ]$1=\([^ ]*\).*/\1/p"; }
 # error= is always the last pair of a line and may contain spaces
 err_of() { sed -n 's/.* error=//p' | head -n1; }
-twk() { [ -n "$1" ] && grep -h "^TWK $2" "$1" 2>/dev/null; }
+twk() { [ -n "$1" ] && grep -a -h "^TWK $2" "$1" 2>/dev/null; }
 
 cat <<HDR
 # Kernel matrix
@@ -80,7 +80,8 @@ while IFS=$'\t' read -r name release expect runs passed statuses times; do
 done < "$summary"
 
 # ---- the Criterion integration suite (run-matrix.sh --suite), when it ran ----
-if for l in "${logs[@]}"; do twk "$l" "SUITE "; done | grep -q .; then
+suite_lines=$(for l in "${logs[@]}"; do twk "$l" "SUITE "; done)
+if [ -n "$suite_lines" ]; then
   echo
   echo "## Integration suite in the guests"
   echo
@@ -113,10 +114,15 @@ if for l in "${logs[@]}"; do twk "$l" "SUITE "; done | grep -q .; then
     [ -z "$lines" ] && continue
     echo "**${names[$i]}**: $(wc -l <<<"$lines") test(s) not passed"
     echo
+    # failures one by one; skips grouped by their reason
     while read -r l; do
-      why=$(sed -n 's/.* reason= *//p' <<<"$l")
-      echo "- \`$(val test <<<"$l")\` ($(val bin <<<"$l")): $(val status <<<"$l")${why:+: $why}"
-    done <<<"$lines"
+      [ -n "$l" ] && echo "- \`$(val test <<<"$l")\` ($(val bin <<<"$l")): $(val status <<<"$l")"
+    done < <(grep -v 'status=skip' <<<"$lines")
+    while read -r why; do
+      [ -z "$why" ] && continue
+      n=$(grep 'status=skip' <<<"$lines" | grep -cF "reason= $why")
+      echo "- $n skipped: $why"
+    done < <(grep 'status=skip' <<<"$lines" | sed -n 's/.* reason= *//p' | sort -u)
     echo
   done
 fi
