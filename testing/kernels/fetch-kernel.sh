@@ -102,8 +102,9 @@ mods_pkg=$({ apt-cache "${apt_opts[@]}" depends "$pkg" 2>/dev/null || true; } |
            sed -n 's/^ *Depends: \(linux-modules-[^ ]*\).*/\1/p' | head -n1)
 [ -n "$mods_pkg" ] && pkgs+=("$mods_pkg")
 
-out=$cache/$set_name/$pkg
-if [ ! -s "$out/vmlinuz" ]; then
+# unpack_packages: download what is not cached yet, extract every package into $tmp (new)
+unpack_packages() {
+  local p
   for p in "${pkgs[@]}"; do
     if ! ls "$cache/debs/${p}_"*.deb >/dev/null 2>&1; then
       echo "fetch-kernel: apt-get download $p ($set_name)" >&2
@@ -114,6 +115,11 @@ if [ ! -s "$out/vmlinuz" ]; then
   for p in "${pkgs[@]}"; do
     dpkg-deb -x "$(ls "$cache/debs/${p}_"*.deb | tail -n1)" "$tmp"
   done
+}
+
+out=$cache/$set_name/$pkg
+if [ ! -s "$out/vmlinuz" ]; then
+  unpack_packages
   # boot/vmlinuz-REL (up to trixie) or usr/lib/modules/REL/vmlinuz (sid's linux-binary-*)
   img=$({ ls "$tmp"/boot/vmlinuz-* "$tmp"/usr/lib/modules/*/vmlinuz 2>/dev/null || true; } | head -n1)
   if [ -z "$img" ]; then
@@ -134,16 +140,7 @@ fi
 # The modules the guest suite loads (veth, and tbf for the retransmission test), once per image.
 modules=${TW_KERNEL_MODULES:-veth sch_tbf}
 if [ ! -e "$out/modules/order" ] || [ "$(cat "$out/modules/wanted" 2>/dev/null)" != "$modules" ]; then
-  for p in "${pkgs[@]}"; do
-    if ! ls "$cache/debs/${p}_"*.deb >/dev/null 2>&1; then
-      echo "fetch-kernel: apt-get download $p ($set_name)" >&2
-      (cd "$cache/debs" && apt-get -q "${apt_opts[@]}" download "$p" >&2)
-    fi
-  done
-  tmp=$(mktemp -d "$cache/extract.XXXXXX")
-  for p in "${pkgs[@]}"; do
-    dpkg-deb -x "$(ls "$cache/debs/${p}_"*.deb | tail -n1)" "$tmp"
-  done
+  unpack_packages
   rm -rf "$out/modules" && mkdir -p "$out/modules"
   : > "$out/modules/order"
   # add_module NAME: its dependencies (the package has no modules.dep) first, then it

@@ -10,15 +10,20 @@
 # sysctl, rm, true, echo, sleep) with every shared library ldd names, at their
 # host paths: the stage mirrors Debian's merged /usr layout (/bin, /sbin, /lib,
 # /lib64 are links into usr/), so the binaries run unchanged, as on the host.
-# TEST names select binaries (file, process, ...); default: every one.
+# TEST names select binaries (file, process, ...); default: every one, in name order.
 set -euo pipefail
 
 build=${1:?build directory}
 stage=${2:?stage directory}
 shift 2
-all=(process filters delivery probes proc_calls file tty stress network sched netacct metrics)
 tests=("$@")
-[ ${#tests[@]} -eq 0 ] && tests=("${all[@]}")
+if [ ${#tests[@]} -eq 0 ]; then
+  # every Criterion binary the build made (it_jsoncheck is a helper of the shell tests)
+  for f in "$build"/testing/integration/it_*; do
+    n=${f##*/it_}
+    [ -x "$f" ] && [ "$n" != jsoncheck ] && tests+=("$n")
+  done
+fi
 
 mkdir -p "$stage"/usr/{bin,sbin,lib,lib64} "$stage/suite" "$stage/etc"
 for d in bin sbin lib lib64; do [ -e "$stage/$d" ] || ln -s "usr/$d" "$stage/$d"; done

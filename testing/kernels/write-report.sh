@@ -36,7 +36,8 @@ storage) with an
 initramfs whose /init is \`twk_guest\`: it loads every probe domain alone through the library
 (\`tw_ctx_open\` with that domain's event types, CO-RE against the guest's BTF), runs a workload
 (exec, file create/rename/delete, tty write, setsid, memfd_create, loopback TCP, a DNS datagram) with
-every domain that loaded, checks the events, and probes which precise hooks the kernel offers.
+every domain that loaded, checks the events, probes which precise hooks the kernel offers, and
+(with \`--suite\`, as \`make kernels\` runs it) runs the project's Criterion integration suite.
 Times are wall clock per boot, emulation included ($(qemu-system-x86_64 --version | head -n1)).
 
 ## Summary
@@ -80,7 +81,7 @@ while IFS=$'\t' read -r name release expect runs passed statuses times; do
 done < "$summary"
 
 # ---- the Criterion integration suite (run-matrix.sh --suite), when it ran ----
-suite_lines=$(for l in "${logs[@]}"; do twk "$l" "SUITE "; done)
+suite_lines=$(for l in "${logs[@]}"; do twk "$l" "SUITE"; done)
 if [ -n "$suite_lines" ]; then
   echo
   echo "## Integration suite in the guests"
@@ -110,6 +111,8 @@ if [ -n "$suite_lines" ]; then
   done
   echo
   for i in "${!names[@]}"; do
+    skipped=$(twk "${logs[$i]}" "SUITE-SKIPPED" | sed -n 's/.* reason=//p')
+    [ -n "$skipped" ] && { echo "**${names[$i]}**: suite not run: $skipped"; echo; }
     lines=$(twk "${logs[$i]}" "TEST " | grep -v 'status=pass')
     [ -z "$lines" ] && continue
     echo "**${names[$i]}**: $(wc -l <<<"$lines") test(s) not passed"
@@ -197,14 +200,16 @@ done
 echo
 echo "## Verifier instructions"
 echo
-echo "Instructions the verifier processed for each file program loaded alone (\`verified_insns\`,"
-echo "limit 1,000,000), the vfs set and the tracepoint set side by side."
+echo "Instructions the verifier processed for each program of the event domains, loaded alone"
+echo "(\`verified_insns\`, 5.16+; limit 1,000,000), the file vfs set and the tracepoint set side by"
+echo "side. The run-queue latency and network accounting objects are not measured here."
 echo
-printf '| program |'; for n in "${names[@]}"; do printf ' %s |' "$n"; done; echo
-printf '|---|'; for n in "${names[@]}"; do printf -- '---|'; done; echo
-vprogs=$(for l in "${logs[@]}"; do twk "$l" "VINSNS " | vals program; done | awk '!s[$0]++')
-for p in $vprogs; do
-  printf '| %s |' "$p"
+printf '| domain | program |'; for n in "${names[@]}"; do printf ' %s |' "$n"; done; echo
+printf '|---|---|'; for n in "${names[@]}"; do printf -- '---|'; done; echo
+vprogs=$(for l in "${logs[@]}"; do twk "$l" "VINSNS " | sed -n 's/.* domain=\([^ ]*\) program=\([^ ]*\).*/\1:\2/p'; done | awk '!s[$0]++')
+for dp in $vprogs; do
+  p=${dp#*:}
+  printf '| %s | %s |' "${dp%%:*}" "$p"
   for l in "${logs[@]}"; do
     v=$(twk "$l" "VINSNS " | grep " program=$p " | val insns)
     printf ' %s |' "${v:--}"

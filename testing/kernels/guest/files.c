@@ -298,6 +298,11 @@ int twk_files_hooks(struct tw_ctx *ctx, uint64_t loaded)
 	return failures;
 }
 
+bool twk_files_vfs_chosen(void)
+{
+	return chosen[TW_EVENT_FILE_DELETE] && !strcmp(chosen[TW_EVENT_FILE_DELETE], "vfs");
+}
+
 static int report(const char *tag, uint64_t loaded);
 
 /* After the workload: one line per checked operation. */
@@ -329,7 +334,7 @@ int twk_files_second_pass(void)
 	long deadline;
 	bool done = false;
 
-	if (!chosen[TW_EVENT_FILE_DELETE] || strcmp(chosen[TW_EVENT_FILE_DELETE], "vfs")) {
+	if (!twk_files_vfs_chosen()) {
 		twk_say("FILEPASS2 status=skipped reason=tracepoints_already_checked");
 		return 0;
 	}

@@ -62,6 +62,8 @@ int twk_files_workload(void);
 void twk_files_on_event(const struct tw_event *ev, pid_t workload);
 int twk_files_hooks(struct tw_ctx *ctx, uint64_t loaded);
 int twk_files_report(uint64_t loaded);
+/* Did the library choose the vfs set for file events here (phase 2)? */
+bool twk_files_vfs_chosen(void);
 /* Where the vfs set was chosen: the file workload again on the tracepoints, same checks. */
 int twk_files_second_pass(void);
 

@@ -217,17 +217,15 @@ static void report_failed_domain(const struct tw_domain_def *d, uint64_t mask, c
 }
 
 /*
- * The file hook sets: every program loaded alone, for its verifier
- * instruction count, and for the verifier's reason when a vfs program was
- * not chosen (the library falls back silently, per event type).
+ * Every program of a domain that loaded, loaded alone once more: for its
+ * verifier instruction count (docs/kernels.md), and for the verifier's
+ * reason when a vfs program was not chosen (the library falls back
+ * silently, per event type).
  */
-static void diagnose_file_programs(const struct tw_domain_def *d, uint64_t mask,
-				   const struct tw_probe_status *st, size_t np)
+static void measure_programs(const struct tw_domain_def *d, uint64_t mask)
 {
 	char why[512], buf[200];
 
-	(void)st;
-	(void)np;
 	for (size_t i = 0; i < d->n_programs; i++) {
 		const struct tw_program_def *p = &d->programs[i];
 
@@ -287,8 +285,7 @@ int twk_load_domains(struct twk_domain_result *out, size_t max)
 					st[k].hook, state);
 			}
 			tw_ctx_close(ctx);
-			if (!strcmp(d->name, "file_vfs") || !strcmp(d->name, "file"))
-				diagnose_file_programs(d, r->mask, st, np);
+			measure_programs(d, r->mask);
 		}
 		twk_say("DOMAIN name=%s ok=%d programs=%d attached=%d unavailable=%d failed=%d ms=%ld",
 			r->name, r->ok, r->programs, r->attached, r->unavailable, r->failed, r->ms);

@@ -183,7 +183,16 @@ static int run_all(void)
 	failed += !twk_load_netacct();
 	event_failures = twk_check_events(d, (size_t)n);
 	fired = twk_probe_hooks();
-	suite_failures = twk_run_suite();
+	/* a kernel the library refuses outright (5.10: no bpf_loop) would only fail every test */
+	int loaded = 0;
+	for (int i = 0; i < n; i++)
+		loaded += d[i].ok;
+	if (twk_suite_present() && !loaded) {
+		twk_say("SUITE-SKIPPED reason=no probe domain loads on this kernel (phase 1)");
+		suite_failures = 1;
+	} else {
+		suite_failures = twk_run_suite();
+	}
 	twk_say("RESULT status=%s domains_failed=%d event_failures=%d hooks_fired=%d suite=%s "
 		"suite_failures=%d ms=%ld",
 		failed || event_failures || suite_failures ? "fail" : "pass", failed, event_failures,

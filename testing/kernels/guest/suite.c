@@ -10,6 +10,9 @@
  *   TWK TEST bin=it_file test=file::main_sequence_on_tmpfs status=pass|fail|skip [reason=...]
  *   TWK SUITE bin=it_file status=pass|fail tested=17 passed=17 failed=0 skipped=0 exit=0 ms=...
  *
+ * Where the vfs set was chosen for file events, it_file runs a second time
+ * with the syscall tracepoints forced (bin=it_file+tracepoints).
+ *
  * A binary that outlives its time (twk.suite_timeout=S, default 900 s) is
  * killed with its process group and counts as failed. twk.test_scale=PCT
  * becomes TW_TEST_SCALE: the tests' bursts and storms, scaled down for
@@ -75,7 +78,7 @@ static long cmdline_long(const char *key, long def)
 	return p ? strtol(p + strlen(key), NULL, 10) : def;
 }
 
-static pid_t start_binary(const char *bin, const char *tap, long scale)
+static pid_t start_binary(const char *bin, const char *tap, long scale, const char *file_hooks)
 {
 	char path[256], tap_opt[300], scale_s[16];
 	pid_t pid = fork();
@@ -91,6 +94,8 @@ static pid_t start_binary(const char *bin, const char *tap, long scale)
 	setenv("TW_REQUIRE_BPF", "1", 1);
 	setenv("TW_TEST_SCALE", scale_s, 1); /* bursts and storms scaled down: emulation */
 	setenv("TW_TEST_EMULATED", "1", 1);  /* timing tolerances that emulation stretches */
+	if (file_hooks)
+		setenv("TRACEWIRE_FILE_HOOKS", file_hooks, 1);
 	setenv("PATH", "/usr/sbin:/usr/bin:/sbin:/bin", 1);
 	setenv("HOME", "/tmp", 1);
 	execl(path, bin, "--jobs", "1", "--verbose=1", "--ascii", "-S", tap_opt, (char *)NULL);
@@ -162,43 +167,63 @@ static void read_tap(const char *bin, const char *tap, struct tap_counts *c)
 	fclose(f);
 }
 
+/* One binary (file_hooks: TRACEWIRE_FILE_HOOKS for it, or NULL); true when it passed. */
+static bool run_binary(const char *bin, const char *label, const char *file_hooks, long timeout_ms,
+		       long scale)
+{
+	struct tap_counts c;
+	long t0 = twk_now_ms();
+	bool timed_out = false, pass;
+	char tap[256];
+	int status, code;
+	pid_t pid;
+
+	snprintf(tap, sizeof(tap), "/tmp/%s.tap", label);
+	twk_say("SUITE-BEGIN bin=%s", label);
+	pid = start_binary(bin, tap, scale, file_hooks);
+	status = pid > 0 ? wait_binary(pid, timeout_ms, &timed_out) : -1;
+	code = status >= 0 && WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+	read_tap(label, tap, &c);
+	/* a clean exit with no failing test, and at least one test run */
+	pass = pid > 0 && !timed_out && code == 0 && !c.failed && c.tested > 0;
+	twk_say("SUITE bin=%s status=%s tested=%d passed=%d failed=%d skipped=%d exit=%d "
+		"timed_out=%d ms=%ld",
+		label, pass ? "pass" : "fail", c.tested, c.passed, c.failed, c.skipped, code, timed_out,
+		twk_now_ms() - t0);
+	return pass;
+}
+
 int twk_run_suite(void)
 {
 	FILE *list = fopen(SUITE_DIR "/list", "r");
 	long timeout_ms = cmdline_long("twk.suite_timeout=", 900) * 1000;
 	long scale = cmdline_long("twk.test_scale=", 100);
-	char bin[128], tap[256];
+	char bin[128];
 	int failed_bins = 0, bins = 0;
+	bool has_file = false;
 
 	if (!list)
 		return 0;
 	load_modules();
 	while (fgets(bin, sizeof(bin), list)) {
-		struct tap_counts c;
-		long t0 = twk_now_ms();
-		bool timed_out = false;
-		int status, code;
-		pid_t pid;
-
 		bin[strcspn(bin, "\n")] = '\0';
 		if (!bin[0])
 			continue;
-		snprintf(tap, sizeof(tap), "/tmp/%s.tap", bin);
-		twk_say("SUITE-BEGIN bin=%s", bin);
-		pid = start_binary(bin, tap, scale);
-		status = pid > 0 ? wait_binary(pid, timeout_ms, &timed_out) : -1;
-		code = status >= 0 && WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-		read_tap(bin, tap, &c);
-		/* a clean exit with no failing test, and at least one test run */
-		bool pass = pid > 0 && !timed_out && code == 0 && !c.failed && c.tested > 0;
-		twk_say("SUITE bin=%s status=%s tested=%d passed=%d failed=%d skipped=%d exit=%d "
-			"timed_out=%d ms=%ld",
-			bin, pass ? "pass" : "fail", c.tested, c.passed, c.failed, c.skipped, code,
-			timed_out, twk_now_ms() - t0);
-		failed_bins += !pass;
+		has_file |= !strcmp(bin, "it_file");
+		failed_bins += !run_binary(bin, bin, NULL, timeout_ms, scale);
 		bins++;
 	}
 	fclose(list);
+	/*
+	 * Where the vfs set served the file events, the file tests once more on
+	 * the syscall tracepoints (forced), so both hook sets meet the same tests
+	 * on the same kernel.
+	 */
+	if (has_file && twk_files_vfs_chosen()) {
+		failed_bins += !run_binary("it_file", "it_file+tracepoints", "syscall_tracepoints",
+					   timeout_ms, scale);
+		bins++;
+	}
 	twk_say("SUITE-TOTAL binaries=%d failed=%d", bins, failed_bins);
 	return failed_bins;
 }
