@@ -36,7 +36,8 @@
  * atomic adds, no hash lookup. They are moved ("folded") into the owner's
  * process entry when the owner changes, when the socket is closed
  * (cgroup/sock_release), and when the library reads (tw_na_fold, an
- * iterator over all socket storage, run before every read). Each fold takes
+ * iterator over all socket storage, run before every read; tw_na_fold_files
+ * over every process's open files where that walk is unsafe). Each fold takes
  * the counts with an atomic exchange, so concurrent folds and adds neither
  * lose nor double a count. Where a socket might be freed without a fold
  * (closed sockets still sending FINs and retransmissions, kernel sockets,
@@ -325,6 +326,32 @@ int tw_na_fold(struct bpf_iter__bpf_sk_storage_map *ctx)
 {
 	struct na_sock *o = ctx->value;
 
+	if (o)
+		na_fold(o);
+	return 0;
+}
+
+/*
+ * The same fold reached through the processes' open files, for kernels on
+ * which walking the socket storage map is unsafe (the library decides:
+ * netacct.c, fold_by_files). A socket open in several processes is folded
+ * more than once, which the exchange makes harmless; a socket in no file
+ * table (an io_uring fixed file, one in flight over a unix socket) waits
+ * for its owner change or its release.
+ */
+SEC("iter/task_file")
+int tw_na_fold_files(struct bpf_iter__task_file *ctx)
+{
+	struct file *file = ctx->file;
+	struct socket *sock;
+	struct na_sock *o;
+
+	if (!file)
+		return 0;
+	sock = bpf_sock_from_file(file);
+	if (!sock)
+		return 0;
+	o = bpf_sk_storage_get(&tw_na_owners, sock->sk, NULL, 0);
 	if (o)
 		na_fold(o);
 	return 0;

@@ -42,7 +42,8 @@ struct tw_netacct {
 	struct netacct_bpf *skel;
 	struct bpf_link *links[NA_MAX_LINKS];
 	size_t n_links;
-	struct bpf_link *fold_iter; /* tw_na_fold over the socket storage */
+	struct bpf_link *fold_iter; /* tw_na_fold over the socket storage, or tw_na_fold_files */
+	bool fold_by_files;         /* the socket storage walk is unsafe here (fold_by_files()) */
 	int procs_fd, buckets_fd, stats_fd, ifaces_fd;
 	bool ifaces; /* interface_totals */
 	uint32_t max_procs;
@@ -201,6 +202,39 @@ static bool kernel_has_func(const char *name)
 	return has;
 }
 
+/*
+ * Can the socket storage map be walked (tw_na_fold)? Not on kernels with
+ * the local-storage rework that added bpf_local_storage_elem.state (7.x):
+ * there an element being unlinked while the iterator visits it has no
+ * storage, and Debian's 7.2.13 oopsed in __bpf_sk_storage_map_seq_show
+ * (NULL local_storage) while sockets closed during a read, found by the
+ * kernel matrix. Those kernels fold through the open files instead
+ * (tw_na_fold_files). TRACEWIRE_NETACCT_FOLD=task_files|storage_map
+ * overrides the choice (tests run the files walk on any kernel with it).
+ */
+static bool fold_by_files(void)
+{
+	const char *env = getenv("TRACEWIRE_NETACCT_FOLD");
+	struct btf *vmlinux;
+	const struct btf_type *t;
+	bool reworked = false;
+	int id;
+
+	if (env && !strcmp(env, "task_files"))
+		return true;
+	if (env && !strcmp(env, "storage_map"))
+		return false;
+	vmlinux = btf__load_vmlinux_btf();
+	if (!vmlinux)
+		return false;
+	id = btf__find_by_name_kind(vmlinux, "bpf_local_storage_elem", BTF_KIND_STRUCT);
+	t = id > 0 ? btf__type_by_id(vmlinux, id) : NULL;
+	for (int i = 0; t && i < btf_vlen(t) && !reworked; i++)
+		reworked = !strcmp(btf__name_by_offset(vmlinux, btf_members(t)[i].name_off), "state");
+	btf__free(vmlinux);
+	return reworked;
+}
+
 static int na_fail(struct tw_netacct *na, char *err, size_t errlen, int rc, const char *what)
 {
 	snprintf(err, errlen, "network accounting: %s: %s", what, strerror(rc < 0 ? -rc : rc));
@@ -293,6 +327,9 @@ int tw_netacct_open(struct tw_netacct **out, const struct tw_netacct_options *o,
 	}
 	if (!o->interface_totals)
 		bpf_map__set_max_entries(na->skel->maps.tw_na_ifaces, 1);
+	na->fold_by_files = fold_by_files();
+	bpf_program__set_autoload(na->skel->progs.tw_na_fold, !na->fold_by_files);
+	bpf_program__set_autoload(na->skel->progs.tw_na_fold_files, na->fold_by_files);
 	rc = bpf_map__set_max_entries(na->skel->maps.tw_na_procs, na->max_procs);
 	if (rc) {
 		libbpf_set_print(old_print);
@@ -341,9 +378,12 @@ int tw_netacct_open(struct tw_netacct **out, const struct tw_netacct_options *o,
 		na->links[na->n_links++] = l;
 	}
 	close(cg_fd); /* the links hold the cgroup */
-	na->fold_iter = tw_map_iter_attach(na->skel->obj, "tw_na_fold", "tw_na_owners");
+	na->fold_iter = na->fold_by_files
+		? bpf_program__attach_iter(na->skel->progs.tw_na_fold_files, NULL)
+		: tw_map_iter_attach(na->skel->obj, "tw_na_fold", "tw_na_owners");
 	if (!na->fold_iter)
-		return na_fail(na, err, errlen, -errno, "tw_na_fold");
+		return na_fail(na, err, errlen, -errno,
+			       na->fold_by_files ? "tw_na_fold_files" : "tw_na_fold");
 	rc = pthread_create(&na->maint, NULL, maintenance, na);
 	if (rc)
 		return na_fail(na, err, errlen, -rc, "starting the retention thread");

@@ -923,6 +923,72 @@ Test(netacct, socket_counts_exact_while_open_and_across_owners)
 }
 
 /*
+ * A socket made once its process has an entry counts in its own storage,
+ * and only a fold moves that into the entry: the read must fold first
+ * (tw_na_fold over the socket storage, or tw_na_fold_files over the open
+ * files where the kernel makes that walk unsafe). The first datagram, on
+ * another socket, makes the entry; the second socket's 300 bytes stay in
+ * that socket while the test reads.
+ */
+static void direct_socket_child(int out)
+{
+	static char buf[512];
+	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons(9),
+				 .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	int first = socket(AF_INET, SOCK_DGRAM, 0), second;
+	pid_t me = getpid();
+	char c;
+
+	if (sendto(first, buf, 100, 0, (struct sockaddr *)&sa, sizeof(sa)) != 100)
+		_exit(30);
+	second = socket(AF_INET, SOCK_DGRAM, 0);
+	if (sendto(second, buf, 300, 0, (struct sockaddr *)&sa, sizeof(sa)) != 300)
+		_exit(31);
+	if (write(out, &me, sizeof(me)) != sizeof(me) || read(out, &c, 1) < 0)
+		_exit(32);
+	_exit(0);
+}
+
+static void open_socket_counts_read(const char *fold)
+{
+	struct tw_netacct *na;
+	struct tw_netacct_proc a;
+	int sv[2];
+	pid_t child, pid;
+
+	cr_assert_eq(setenv("TRACEWIRE_NETACCT_FOLD", fold, 1), 0);
+	na = open_na(0, 600000);
+	/* a socket pair, not child_run's pipe: the child must stay alive, its sockets open */
+	cr_assert_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+	pid = fork();
+	cr_assert(pid >= 0);
+	if (pid == 0) {
+		close(sv[0]);
+		direct_socket_child(sv[1]);
+	}
+	close(sv[1]);
+	cr_assert_eq(full_read(sv[0], &child, sizeof(child)), 0);
+	cr_assert_eq(tw_netacct_lookup(na, child, 0, &a), 0, "the child is not tracked");
+	cr_expect_eq(a.udp_out.calls, 2, "calls %lu (fold: %s)", (unsigned long)a.udp_out.calls, fold);
+	cr_expect_eq(a.udp_out.payload_bytes, 400, "payload %lu (fold: %s)",
+		     (unsigned long)a.udp_out.payload_bytes, fold);
+	cr_expect_eq(a.udp_out.wire_bytes, 400 + 2 * 42);
+	close(sv[0]);
+	cr_assert_eq(waitpid(pid, NULL, 0), pid);
+	tw_netacct_close(na);
+}
+
+Test(netacct, open_socket_counts_folded_before_read_storage_map)
+{
+	open_socket_counts_read("storage_map");
+}
+
+Test(netacct, open_socket_counts_folded_before_read_task_files)
+{
+	open_socket_counts_read("task_files");
+}
+
+/*
  * per_thread: one entry per thread, each carrying its process. A process
  * whose second thread sends 222 bytes while the main thread sends 111.
  */
