@@ -211,6 +211,7 @@ static __always_inline void tw_file__flush_on_close(struct task_struct *task, __
 	tw_path__add(&b, TW_FIELD_PATH, &f->f_path);
 	if (tw_filter__event_path_rejects(&b)) {
 		tw_stats__add_filtered(TW_EVENT_FILE_MODIFY);
+		tw_event__discard(&b);
 		return;
 	}
 	tw_event__emit(&b);
@@ -393,10 +394,12 @@ int tw_file_sys_exit(struct tw_sys_exit_ctx *ctx)
 		tw_add_at(&b, TW_FIELD_PATH, task, fs, &call, sc->fd2_arg, sc->path2_arg);
 		break;
 	default:
+		tw_event__discard(&b);
 		return 0;
 	}
 	if (tw_filter__event_path_rejects(&b)) {
 		tw_stats__add_filtered(type);
+		tw_event__discard(&b);
 		return 0;
 	}
 	tw_event__emit(&b);

@@ -359,6 +359,7 @@ static __always_inline int tw_vfs__exit(void *ctx, __u32 hook)
 	}
 	if (tw_filter__event_path_rejects(&b)) {
 		tw_stats__add_filtered(type);
+		tw_event__discard(&b);
 		goto done;
 	}
 	tw_event__emit(&b);
@@ -457,6 +458,7 @@ static __always_inline int tw_vfs__opened(struct file *f, int ret)
 	tw_path__add(&b, TW_FIELD_PATH, &f->f_path);
 	if (tw_filter__event_path_rejects(&b)) {
 		tw_stats__add_filtered(type);
+		tw_event__discard(&b);
 		return 0;
 	}
 	tw_event__emit(&b);

@@ -111,8 +111,10 @@ int tw_proc_sys_exit(struct tw_sys_exit_ctx *ctx)
 	task = (struct task_struct *)bpf_get_current_task();
 	e->fsuid = BPF_CORE_READ(task, real_cred, fsuid.val);
 	e->fsgid = BPF_CORE_READ(task, real_cred, fsgid.val);
-	if (!tw_proc__succeeded(&call, ctx->ret, e))
-		return 0; /* scratch is simply reused: nothing was emitted */
+	if (!tw_proc__succeeded(&call, ctx->ret, e)) {
+		tw_event__discard(&b); /* nothing was emitted */
+		return 0;
+	}
 	tw_header__fill(&e->hdr, type, task);
 	tw_task__creds(task, &e->creds);
 	e->op = call.op;

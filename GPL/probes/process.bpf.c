@@ -42,13 +42,14 @@ static __always_inline int tw_file__is_memfd(struct file *f)
  */
 static __always_inline struct tw_process_exec *tw_process__describe(struct tw_builder *b, __u32 type,
 								   struct task_struct *task,
-								   struct file *exe)
+								   struct file *exe, char *own)
 {
 	struct tw_process_exec *e;
 	struct cgroup *cg;
 	umode_t mode;
 
-	e = tw_event__begin(b, type, sizeof(*e), __builtin_offsetof(struct tw_process_exec, vl));
+	e = own ? tw_event__begin_in(b, own, type, sizeof(*e), __builtin_offsetof(struct tw_process_exec, vl))
+		: tw_event__begin(b, type, sizeof(*e), __builtin_offsetof(struct tw_process_exec, vl));
 	if (!e)
 		return NULL;
 	__builtin_memset(e, 0, sizeof(*e));
@@ -96,7 +97,7 @@ int BPF_PROG(tw_process_exec, struct task_struct *task, pid_t old_pid, struct li
 
 	if (tw_filter__rejects(BPF_CORE_READ(task, tgid), TW_EVENT_PROCESS_EXEC))
 		return 0;
-	if (!tw_process__describe(&b, TW_EVENT_PROCESS_EXEC, task, exe))
+	if (!tw_process__describe(&b, TW_EVENT_PROCESS_EXEC, task, exe, NULL))
 		return 0;
 
 	/* fields: the order is not part of the format, decoders look them up by type */
@@ -121,8 +122,17 @@ int BPF_PROG(tw_process_exec, struct task_struct *task, pid_t old_pid, struct li
  * Startup snapshot: one PROCESS_SNAPSHOT per process already running, run
  * once by the loader through a task iterator, so a consumer can build the
  * process tree without racing /proc. Sleepable, because reading another
- * process's argv (bpf_copy_from_user_task) may fault its pages in.
+ * process's argv (bpf_copy_from_user_task) may fault its pages in: so it
+ * builds in a buffer of its own (one iterator runs at a time), not in the
+ * CPU's scratch, which it could hold while asleep.
  */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct tw_scratch);
+} tw_snapshot_scratch SEC(".maps");
+
 SEC("iter.s/task")
 int tw_process_snapshot(struct bpf_iter__task *ctx)
 {
@@ -141,7 +151,13 @@ int tw_process_snapshot(struct bpf_iter__task *ctx)
 	mm = task->mm;
 	if (mm)
 		exe = BPF_CORE_READ(mm, exe_file);
-	if (!tw_process__describe(&b, TW_EVENT_PROCESS_SNAPSHOT, task, exe))
+	struct tw_scratch *own = bpf_map_lookup_elem(&tw_snapshot_scratch, &(__u32){0});
+
+	if (!own) {
+		tw_stats__add_lost_scratch(TW_EVENT_PROCESS_SNAPSHOT);
+		return 0;
+	}
+	if (!tw_process__describe(&b, TW_EVENT_PROCESS_SNAPSHOT, task, exe, own->data))
 		return 0;
 	if (mm) {
 		start = BPF_CORE_READ(mm, arg_start);

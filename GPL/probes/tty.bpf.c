@@ -130,8 +130,8 @@ static __always_inline int tw_tty__budget(struct tty_struct *tty, __u64 len, __u
 		struct tw_kernel_stats *s = tw_stats__get(TW_EVENT_PROCESS_TTY_WRITE);
 		__sync_fetch_and_add(&b->dropped, len);
 		if (s) {
-			s->rate_limited++;
-			s->rate_limited_bytes += len;
+			__sync_fetch_and_add(&s->rate_limited, 1);
+			__sync_fetch_and_add(&s->rate_limited_bytes, len);
 		}
 		return 0;
 	}
@@ -256,8 +256,10 @@ int tw_tty_sys_exit(struct tw_sys_exit_ctx *ctx)
 	e->dropped_bytes = dropped;
 
 	d = tw_field__data(&b, TW_CAP_TTY_OUT);
-	if (!d)
+	if (!d) {
+		tw_event__discard(&b);
 		return 0;
+	}
 	if (call.nr == tw_cfg_nr_writev || call.nr == tw_cfg_nr_pwritev2) {
 		/* the segments, in order, up to what was written and the cap */
 		struct tw_iov_copy c = {.out = d, .iov = (const struct iovec *)call.args[1]};

@@ -894,6 +894,12 @@ int tw_ctx_stats(struct tw_ctx *ctx, struct tw_stats *out)
 		out->decode_errors_total += ctx->decode_errors[r];
 	}
 	out->dns_malformed = ctx->dns_malformed;
+	{
+		struct tw_prog_stats ps[64];
+		int n = tw_ctx_prog_stats(ctx, ps, sizeof(ps) / sizeof(ps[0]));
+		for (int i = 0; i < n && i < (int)(sizeof(ps) / sizeof(ps[0])); i++)
+			out->runs_skipped += ps[i].recursion_misses;
+	}
 	if (ctx->exit_order) {
 		struct tw_exit_order_stats eo;
 		tw_exit_order_stats(ctx->exit_order, &eo);

@@ -92,6 +92,7 @@ void tw_stats_to_json_with(struct tw_json *j, const struct tw_stats *s, bool fin
 	tw_json_u64(j, "lost_total", s->lost_total);
 	tw_json_u64(j, "decode_errors_total", s->decode_errors_total);
 	tw_json_u64(j, "dns_malformed", s->dns_malformed);
+	tw_json_u64(j, "runs_skipped", s->runs_skipped);
 	tw_json_begin_object(j, "decode_errors");
 	for (int r = 1; r < TW_DECODE_ERROR_MAX; r++)
 		tw_json_u64(j, reasons[r], s->decode_errors[r]);

@@ -189,6 +189,16 @@ struct tw_stats {
 	uint64_t connections_untracked; /* opens not tracked for ordering (table full) */
 	uint64_t connections_open;      /* reported open, not yet closed */
 	uint64_t dns_malformed;         /* NETWORK_DNS messages that did not parse: dropped */
+	/*
+	 * Runs of this context's BPF programs the kernel skipped because the
+	 * program was already running on that CPU (bpf_prog_info's
+	 * recursion_misses, summed). Nonzero on kernels where programs can be
+	 * preempted (full or lazy preemption, e.g. Debian's 7.2): a task's
+	 * program preempted mid-run blocks the same program for other tasks on
+	 * that CPU, and whatever those runs would have reported is lost. Which
+	 * event types they would have produced is not known.
+	 */
+	uint64_t runs_skipped;
 };
 
 struct tw_ctx;

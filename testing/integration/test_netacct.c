@@ -314,6 +314,7 @@ static void bucket_sums(struct tw_netacct *na, uint32_t ifindex, uint64_t *bytes
 struct accuracy {
 	struct side a, b;
 	struct tw_netacct_proc cli, srv;
+	uint64_t skipped; /* runs of the accounting's programs the kernel skipped (recursion misses) */
 	/* with_ifaces: the interface layer on both ends, start and end of the interval */
 	struct tw_netacct_iface ia0, ia1, ib0, ib1;
 };
@@ -475,8 +476,33 @@ static void run_load(enum load load, unsigned gso_max_segs, struct accuracy *r)
 	r->a.iface_packets = (a1.rx_packets - a0.rx_packets) + (a1.tx_packets - a0.tx_packets);
 	r->b.iface_bytes = (b1.rx_bytes - b0.rx_bytes) + (b1.tx_bytes - b0.tx_bytes);
 	r->b.iface_packets = (b1.rx_packets - b0.rx_packets) + (b1.tx_packets - b0.tx_packets);
+	{
+		struct tw_prog_stats ps[32];
+		int n = tw_netacct_prog_stats(na, ps, 32);
+		for (int i = 0; i < n && i < 32; i++)
+			r->skipped += ps[i].recursion_misses;
+	}
 	topo_down();
 	tw_netacct_close(na);
+}
+
+/*
+ * A payload count, exact; or, where the kernel skipped runs of the
+ * accounting's programs (a send/receive tracepoint program preempted
+ * mid-run blocks it for other tasks on that CPU: Debian's 7.2), short by at
+ * most `unit` per skipped run (those runs are counted in the programs'
+ * recursion_misses, not in these counts).
+ */
+static void expect_payload(const char *what, uint64_t got, uint64_t want, uint64_t unit,
+			   uint64_t skipped)
+{
+	if (skipped && got < want && want - got <= unit * skipped) {
+		cr_log_info("%s: %lu of %lu, within the %lu skipped program runs", what,
+			    (unsigned long)got, (unsigned long)want, (unsigned long)skipped);
+		return;
+	}
+	cr_expect_eq(got, want, "%s: %lu, want %lu (%lu program runs skipped)", what,
+		     (unsigned long)got, (unsigned long)want, (unsigned long)skipped);
 }
 
 static double report_side(const char *test, const char *name, const struct side *s)
@@ -512,9 +538,12 @@ Test(netacct, tcp_unidirectional_50_byte_writes)
 	run_load(LOAD_TCP_UNI, 0, &r);
 	check_accuracy("tcp_uni", &r);
 	/* payload exactly: every write succeeded */
-	cr_expect_eq(r.cli.tcp_out.calls, UNI_WRITES);
-	cr_expect_eq(r.cli.tcp_out.payload_bytes, (uint64_t)UNI_WRITES * MSG);
-	cr_expect_eq(r.srv.tcp_in.payload_bytes, (uint64_t)UNI_WRITES * MSG);
+	expect_payload("client send calls", r.cli.tcp_out.calls, UNI_WRITES, 1, r.skipped);
+	expect_payload("client sent", r.cli.tcp_out.payload_bytes, (uint64_t)UNI_WRITES * MSG, MSG,
+		       r.skipped);
+	/* a receive call takes what has arrived: any amount per skipped run */
+	expect_payload("server received", r.srv.tcp_in.payload_bytes, (uint64_t)UNI_WRITES * MSG,
+		       (uint64_t)UNI_WRITES * MSG, r.skipped);
 }
 
 Test(netacct, tcp_request_response_50_bytes)
@@ -523,10 +552,13 @@ Test(netacct, tcp_request_response_50_bytes)
 
 	run_load(LOAD_TCP_RR, 0, &r);
 	check_accuracy("tcp_rr", &r);
-	cr_expect_eq(r.cli.tcp_out.calls, RR_ROUNDS);
-	cr_expect_eq(r.cli.tcp_out.payload_bytes, (uint64_t)RR_ROUNDS * MSG);
-	cr_expect_eq(r.cli.tcp_in.payload_bytes, (uint64_t)RR_ROUNDS * MSG);
-	cr_expect_eq(r.srv.tcp_out.payload_bytes, (uint64_t)RR_ROUNDS * MSG);
+	expect_payload("client send calls", r.cli.tcp_out.calls, RR_ROUNDS, 1, r.skipped);
+	expect_payload("client sent", r.cli.tcp_out.payload_bytes, (uint64_t)RR_ROUNDS * MSG, MSG,
+		       r.skipped);
+	expect_payload("client received", r.cli.tcp_in.payload_bytes, (uint64_t)RR_ROUNDS * MSG, MSG,
+		       r.skipped);
+	expect_payload("server sent", r.srv.tcp_out.payload_bytes, (uint64_t)RR_ROUNDS * MSG, MSG,
+		       r.skipped);
 	/* every request and response is its own segment: at least 2 packets per round each way */
 	cr_expect_geq(r.cli.tcp_out.packets, RR_ROUNDS);
 }
@@ -538,8 +570,10 @@ Test(netacct, tcp_bulk_segments)
 
 	run_load(LOAD_TCP_BULK, 1, &r);
 	check_accuracy("tcp_bulk", &r);
-	cr_expect_eq(r.cli.tcp_out.payload_bytes, (uint64_t)BULK_BYTES);
-	cr_expect_eq(r.srv.tcp_in.payload_bytes, (uint64_t)BULK_BYTES);
+	expect_payload("client sent", r.cli.tcp_out.payload_bytes, (uint64_t)BULK_BYTES, BULK_BYTES,
+		       r.skipped);
+	expect_payload("server received", r.srv.tcp_in.payload_bytes, (uint64_t)BULK_BYTES,
+		       BULK_BYTES, r.skipped);
 }
 
 /*
@@ -566,6 +600,19 @@ Test(netacct, tcp_bulk_tso_segments_corrected)
 		  "correction %ld bytes, model %ld", (long)extra_bytes, (long)expect);
 }
 
+/* Each side's payload: CONNS messages of MSG bytes each way, calls and bytes. */
+static void expect_conns_payload(const struct accuracy *r)
+{
+	const struct {
+		const char *what;
+		const struct tw_netacct_dir *c;
+	} all[] = {{"client sent", &r->cli.tcp_out}, {"server received", &r->srv.tcp_in},
+		   {"server sent", &r->srv.tcp_out}, {"client received", &r->cli.tcp_in}};
+
+	for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++)
+		expect_payload(all[i].what, all[i].c->payload_bytes, CONNS * MSG, MSG, r->skipped);
+}
+
 /*
  * Many short connections, each closed right after one exchange: the
  * sockets' counts are folded at close, what they send and receive after
@@ -578,10 +625,7 @@ Test(netacct, tcp_short_connections)
 
 	run_load(LOAD_TCP_CONNS, 0, &r);
 	check_accuracy("tcp_conns", &r);
-	cr_expect_eq(r.cli.tcp_out.payload_bytes, CONNS * MSG);
-	cr_expect_eq(r.srv.tcp_in.payload_bytes, CONNS * MSG);
-	cr_expect_eq(r.srv.tcp_out.payload_bytes, CONNS * MSG);
-	cr_expect_eq(r.cli.tcp_in.payload_bytes, CONNS * MSG);
+	expect_conns_payload(&r);
 }
 
 /* The same while another thread reads (and so folds) as fast as it can. */
@@ -594,10 +638,7 @@ Test(netacct, tcp_short_connections_read_concurrently)
 	concurrent_reads = false;
 	check_accuracy("conns+rd", &r);
 	cr_expect_gt(reader_passes, 10, "the reader hardly ran: %lu", reader_passes);
-	cr_expect_eq(r.cli.tcp_out.payload_bytes, CONNS * MSG);
-	cr_expect_eq(r.srv.tcp_in.payload_bytes, CONNS * MSG);
-	cr_expect_eq(r.srv.tcp_out.payload_bytes, CONNS * MSG);
-	cr_expect_eq(r.cli.tcp_in.payload_bytes, CONNS * MSG);
+	expect_conns_payload(&r);
 }
 
 Test(netacct, udp_50_byte_datagrams)
@@ -606,8 +647,9 @@ Test(netacct, udp_50_byte_datagrams)
 
 	run_load(LOAD_UDP, 0, &r);
 	check_accuracy("udp", &r);
-	cr_expect_eq(r.cli.udp_out.calls, UDP_DATAGRAMS);
-	cr_expect_eq(r.cli.udp_out.payload_bytes, (uint64_t)UDP_DATAGRAMS * MSG);
+	expect_payload("client send calls", r.cli.udp_out.calls, UDP_DATAGRAMS, 1, r.skipped);
+	expect_payload("client sent", r.cli.udp_out.payload_bytes, (uint64_t)UDP_DATAGRAMS * MSG, MSG,
+		       r.skipped);
 	/* each datagram: 50 + UDP 8 + IP 20 + link 14 */
 	cr_expect_eq(r.cli.udp_out.wire_bytes, (uint64_t)UDP_DATAGRAMS * 92);
 	cr_expect_eq(r.cli.udp_out.packets, UDP_DATAGRAMS);

@@ -114,11 +114,25 @@ Test(stress, mixed_overload_is_delivered_or_counted_per_type, .timeout = 180)
 		cr_log_info("%-18s %zu received + %llu lost = %zu (workload %zu)",
 			    tw_event_type_name(expect[i].type), got, (unsigned long long)lost,
 			    got + (size_t)lost, expect[i].want);
-		cr_expect_eq(got + lost, expect[i].want, "%s: %zu received + %llu lost != %zu",
-			     tw_event_type_name(expect[i].type), got, (unsigned long long)lost,
-			     expect[i].want);
+		/*
+		 * Exact, unless the kernel skipped program runs (recursion
+		 * misses: programs preempted mid-run, Debian's 7.2): those
+		 * would-be events are counted only as runs_skipped, so the
+		 * shortfall must be covered by them.
+		 */
+		if (s.runs_skipped && got + lost < expect[i].want)
+			cr_expect_leq(expect[i].want - (got + lost), s.runs_skipped,
+				      "%s: %zu received + %llu lost, %zu short, more than the %llu "
+				      "skipped runs", tw_event_type_name(expect[i].type), got,
+				      (unsigned long long)lost, expect[i].want - (size_t)(got + lost),
+				      (unsigned long long)s.runs_skipped);
+		else
+			cr_expect_eq(got + lost, expect[i].want, "%s: %zu received + %llu lost != %zu",
+				     tw_event_type_name(expect[i].type), got, (unsigned long long)lost,
+				     expect[i].want);
 		lost_all += lost;
 	}
+	cr_log_info("program runs the kernel skipped: %llu", (unsigned long long)s.runs_skipped);
 	cr_expect_gt(lost_all, 0, "a 64 KiB ring should have overflowed");
 	cr_expect_eq(s.decode_errors_total, 0);
 	it_stop(&t);
