@@ -100,10 +100,10 @@ static __always_inline __u64 tw_scratch__token(__u64 now, __u32 tid)
 	return (1ull << 63) | (((now >> 20) & 0x7fffffffull) << 32) | tid;
 }
 
-static __always_inline int tw_scratch__hold(struct tw_builder *b, struct tw_scratch *s)
+/* tid: the building thread's id, or 0 in programs that may run in softirq (cgroup_skb) */
+static __always_inline int tw_scratch__hold(struct tw_builder *b, struct tw_scratch *s, __u32 tid)
 {
 	__u64 now = bpf_ktime_get_ns(), cur = s->owner, mine;
-	__u32 tid = (__u32)bpf_get_current_pid_tgid();
 
 	if (cur && (__u32)cur != tid) {
 		__u64 age = ((now >> 20) - (cur >> 32)) & 0x7fffffffull;
@@ -145,18 +145,37 @@ static __always_inline void *tw_event__start(struct tw_builder *b, char *data, _
  * not to be sent after all: every path after a successful begin must reach
  * one of the two.
  */
-static __always_inline void *tw_event__begin(struct tw_builder *b, __u32 type, __u32 fixed_size,
-					     __u32 vl_offset)
+static __always_inline void *tw_event__begin_as(struct tw_builder *b, __u32 type,
+						__u32 fixed_size, __u32 vl_offset, __u32 tid)
 {
 	__u32 cpu = bpf_get_smp_processor_id();
 	struct tw_scratch *s = bpf_map_lookup_elem(&tw_scratch_map, &cpu);
 
 	b->owner = NULL;
-	if (!s || tw_scratch__hold(b, s)) {
+	if (!s || tw_scratch__hold(b, s, tid)) {
 		tw_stats__add_lost_scratch(type);
 		return NULL;
 	}
 	return tw_event__start(b, s->data, type, fixed_size, vl_offset);
+}
+
+static __always_inline void *tw_event__begin(struct tw_builder *b, __u32 type, __u32 fixed_size,
+					     __u32 vl_offset)
+{
+	return tw_event__begin_as(b, type, fixed_size, vl_offset, (__u32)bpf_get_current_pid_tgid());
+}
+
+/*
+ * For programs that may run in softirq (cgroup_skb), where the current
+ * thread is whoever was interrupted (and where older kernels refuse
+ * bpf_get_current_pid_tgid): built as thread 0, so a task's build this
+ * interrupted is never taken for its own and is left alone (the record
+ * here is given up and counted instead).
+ */
+static __always_inline void *tw_event__begin_softirq(struct tw_builder *b, __u32 type,
+						     __u32 fixed_size, __u32 vl_offset)
+{
+	return tw_event__begin_as(b, type, fixed_size, vl_offset, 0);
 }
 
 /* The same in a buffer of the caller's own, not held (a sleepable program's). */

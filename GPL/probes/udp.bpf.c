@@ -261,8 +261,8 @@ static __always_inline void tw_udp__dns(struct __sk_buff *skb, struct tw_udp_pac
 
 	if (!tw_type_wanted(TW_EVENT_NETWORK_DNS))
 		return;
-	e = tw_event__begin(&b, TW_EVENT_NETWORK_DNS, sizeof(*e),
-			    __builtin_offsetof(struct tw_dns_message, vl));
+	e = tw_event__begin_softirq(&b, TW_EVENT_NETWORK_DNS, sizeof(*e),
+				    __builtin_offsetof(struct tw_dns_message, vl));
 	if (!e)
 		return;
 	__builtin_memset(e, 0, sizeof(*e));
