@@ -267,6 +267,8 @@ static const char *expected_file_hooks(void)
 }
 
 static const char *chosen[TW_EVENT_TYPE_MAX];
+/* Kept as a flag: chosen[] points into the context, which is closed after phase 2. */
+static bool vfs_chosen;
 
 /* Right after tw_ctx_open(): what the library chose, and whether it is what was expected. */
 int twk_files_hooks(struct tw_ctx *ctx, uint64_t loaded)
@@ -290,6 +292,8 @@ int twk_files_hooks(struct tw_ctx *ctx, uint64_t loaded)
 		if (!(loaded & TW_EVENT_BIT(t)))
 			continue;
 		chosen[t] = set;
+		if (t == TW_EVENT_FILE_DELETE)
+			vfs_chosen = set && !strcmp(set, "vfs");
 		ok = !exp || (set && !strcmp(set, exp));
 		twk_say("FILEHOOKS type=%s set=%s expected=%s status=%s", tw_event_type_name(t),
 			set ? set : "none", exp ? exp : "any", ok ? "ok" : "wrong");
@@ -300,7 +304,7 @@ int twk_files_hooks(struct tw_ctx *ctx, uint64_t loaded)
 
 bool twk_files_vfs_chosen(void)
 {
-	return chosen[TW_EVENT_FILE_DELETE] && !strcmp(chosen[TW_EVENT_FILE_DELETE], "vfs");
+	return vfs_chosen;
 }
 
 static int report(const char *tag, uint64_t loaded);
