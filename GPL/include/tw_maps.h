@@ -37,7 +37,6 @@
 
 struct tw_scratch {
 	__u64 owner; /* the build holding it (tw_emit.h, tw_scratch__hold): 0 when free */
-	__u64 pad;
 	char data[TW_SCRATCH_SIZE];
 };
 

@@ -895,10 +895,14 @@ int tw_ctx_stats(struct tw_ctx *ctx, struct tw_stats *out)
 	}
 	out->dns_malformed = ctx->dns_malformed;
 	{
-		struct tw_prog_stats ps[64];
-		int n = tw_ctx_prog_stats(ctx, ps, sizeof(ps) / sizeof(ps[0]));
-		for (int i = 0; i < n && i < (int)(sizeof(ps) / sizeof(ps[0])); i++)
-			out->runs_skipped += ps[i].recursion_misses;
+		/* every loaded program: first how many, then their counters */
+		int n = tw_ctx_prog_stats(ctx, NULL, 0);
+		struct tw_prog_stats *ps = n > 0 ? calloc((size_t)n, sizeof(*ps)) : NULL;
+
+		if (ps && tw_ctx_prog_stats(ctx, ps, (size_t)n) == n)
+			for (int i = 0; i < n; i++)
+				out->runs_skipped += ps[i].recursion_misses;
+		free(ps);
 	}
 	if (ctx->exit_order) {
 		struct tw_exit_order_stats eo;

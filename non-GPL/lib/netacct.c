@@ -189,19 +189,6 @@ int tw_netacct_cgroup_path(struct tw_netacct *na, uint64_t cgroup_id, char *buf,
 	return rc;
 }
 
-/* The running kernel's BTF has function (or kfunc) name. */
-static bool kernel_has_func(const char *name)
-{
-	struct btf *vmlinux = btf__load_vmlinux_btf();
-	bool has;
-
-	if (!vmlinux)
-		return false;
-	has = btf__find_by_name_kind(vmlinux, name, BTF_KIND_FUNC) >= 0;
-	btf__free(vmlinux);
-	return has;
-}
-
 /*
  * Can the socket storage map be walked (tw_na_fold)? Not on kernels with
  * the local-storage rework that added bpf_local_storage_elem.state (7.x):
@@ -212,27 +199,15 @@ static bool kernel_has_func(const char *name)
  * (tw_na_fold_files). TRACEWIRE_NETACCT_FOLD=task_files|storage_map
  * overrides the choice (tests run the files walk on any kernel with it).
  */
-static bool fold_by_files(void)
+static bool fold_by_files(const struct btf *vmlinux)
 {
 	const char *env = getenv("TRACEWIRE_NETACCT_FOLD");
-	struct btf *vmlinux;
-	const struct btf_type *t;
-	bool reworked = false;
-	int id;
 
 	if (env && !strcmp(env, "task_files"))
 		return true;
 	if (env && !strcmp(env, "storage_map"))
 		return false;
-	vmlinux = btf__load_vmlinux_btf();
-	if (!vmlinux)
-		return false;
-	id = btf__find_by_name_kind(vmlinux, "bpf_local_storage_elem", BTF_KIND_STRUCT);
-	t = id > 0 ? btf__type_by_id(vmlinux, id) : NULL;
-	for (int i = 0; t && i < btf_vlen(t) && !reworked; i++)
-		reworked = !strcmp(btf__name_by_offset(vmlinux, btf_members(t)[i].name_off), "state");
-	btf__free(vmlinux);
-	return reworked;
+	return tw_btf_has_member(vmlinux, "bpf_local_storage_elem", "state");
 }
 
 static int na_fail(struct tw_netacct *na, char *err, size_t errlen, int rc, const char *what)
@@ -248,10 +223,9 @@ static int na_fail(struct tw_netacct *na, char *err, size_t errlen, int rc, cons
  * Debian 12's 6.1 lacks them), so without them the accounting is refused
  * with a sentence rather than a loader errno.
  */
-static int kernel_supported(char *err, size_t errlen)
+static int kernel_supported(const struct btf *vmlinux, char *err, size_t errlen)
 {
 	static const char *const hooks[] = {"tp_btf/sock_send_length", "tp_btf/sock_recv_length"};
-	struct btf *vmlinux = btf__load_vmlinux_btf();
 	int rc = 0;
 
 	for (size_t i = 0; i < sizeof(hooks) / sizeof(hooks[0]) && !rc; i++) {
@@ -262,7 +236,6 @@ static int kernel_supported(char *err, size_t errlen)
 			rc = -ENOTSUP;
 		}
 	}
-	btf__free(vmlinux);
 	return rc;
 }
 
@@ -272,6 +245,8 @@ int tw_netacct_open(struct tw_netacct **out, const struct tw_netacct_options *o,
 	struct tw_netacct *na;
 	libbpf_print_fn_t old_print;
 	const char *root;
+	struct btf *vmlinux;
+	bool has_rdonly_cast, by_files;
 	int rc, cg_fd;
 
 	*out = NULL;
@@ -279,7 +254,13 @@ int tw_netacct_open(struct tw_netacct **out, const struct tw_netacct_options *o,
 		snprintf(err, errlen, "network accounting must run as root (it loads BPF programs)");
 		return -EPERM;
 	}
-	if ((rc = kernel_supported(err, errlen)))
+	/* everything asked of the kernel's BTF, from one load of it */
+	vmlinux = btf__load_vmlinux_btf();
+	rc = kernel_supported(vmlinux, err, errlen);
+	has_rdonly_cast = vmlinux && btf__find_by_name_kind(vmlinux, "bpf_rdonly_cast", BTF_KIND_FUNC) >= 0;
+	by_files = fold_by_files(vmlinux);
+	btf__free(vmlinux);
+	if (rc)
 		return rc;
 	na = calloc(1, sizeof(*na));
 	if (!na)
@@ -319,7 +300,7 @@ int tw_netacct_open(struct tw_netacct **out, const struct tw_netacct_options *o,
 	na->ifaces = o->interface_totals;
 	na->skel->rodata->tw_cfg_na_ifaces = o->interface_totals;
 	{
-		bool cast = o->interface_totals && kernel_has_func("bpf_rdonly_cast");
+		bool cast = o->interface_totals && has_rdonly_cast;
 		bpf_program__set_autoload(na->skel->progs.tw_na_if_rx, cast);
 		bpf_program__set_autoload(na->skel->progs.tw_na_if_tx, cast);
 		bpf_program__set_autoload(na->skel->progs.tw_na_if_rx_pr, o->interface_totals && !cast);
@@ -327,7 +308,7 @@ int tw_netacct_open(struct tw_netacct **out, const struct tw_netacct_options *o,
 	}
 	if (!o->interface_totals)
 		bpf_map__set_max_entries(na->skel->maps.tw_na_ifaces, 1);
-	na->fold_by_files = fold_by_files();
+	na->fold_by_files = by_files;
 	bpf_program__set_autoload(na->skel->progs.tw_na_fold, !na->fold_by_files);
 	bpf_program__set_autoload(na->skel->progs.tw_na_fold_files, na->fold_by_files);
 	rc = bpf_map__set_max_entries(na->skel->maps.tw_na_procs, na->max_procs);

@@ -366,6 +366,18 @@ const struct tw_domain_def *const tw_domains[] = {
 };
 const size_t tw_n_domains = ARRAY_LEN(tw_domains);
 
+bool tw_btf_has_member(const struct btf *vmlinux, const char *type, const char *member)
+{
+	int id = vmlinux ? btf__find_by_name_kind(vmlinux, type, BTF_KIND_STRUCT) : -1;
+	const struct btf_type *t = id > 0 ? btf__type_by_id(vmlinux, id) : NULL;
+	const struct btf_member *m = t ? btf_members(t) : NULL;
+
+	for (int i = 0; t && i < btf_vlen(t); i++, m++)
+		if (!strcmp(btf__name_by_offset(vmlinux, m->name_off), member))
+			return true;
+	return false;
+}
+
 bool tw_hook_available(const struct btf *vmlinux, const char *hook)
 {
 	char buf[256];

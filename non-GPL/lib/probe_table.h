@@ -51,6 +51,8 @@ extern const size_t tw_n_domains;
  * directory. Unknown kinds are assumed present (the load will tell).
  */
 bool tw_hook_available(const struct btf *vmlinux, const char *hook);
+/* Whether the kernel's struct `type` has a member `member` (false without BTF). */
+bool tw_btf_has_member(const struct btf *vmlinux, const char *type, const char *member);
 
 /* Path prefix rules (tw_options.path_rules) into an object's tw_path_prefixes map. */
 int tw_fill_path_rules(struct bpf_object *obj, const struct tw_options *o);

@@ -225,24 +225,6 @@ static void read_throttling(struct tw_sched *s, struct cg_entry *e, struct tw_sc
 	e->throttled_usec = t->throttled_usec;
 }
 
-/* struct cfs_rq has its run queue pointer (only with CONFIG_FAIR_GROUP_SCHED). */
-static bool has_cfs_rq_rq(const struct btf *vmlinux)
-{
-	const struct btf_type *t;
-	const struct btf_member *m;
-	int id;
-
-	id = vmlinux ? btf__find_by_name_kind(vmlinux, "cfs_rq", BTF_KIND_STRUCT) : -1;
-	if (id <= 0)
-		return false;
-	t = btf__type_by_id(vmlinux, id);
-	m = btf_members(t);
-	for (int i = 0; i < btf_vlen(t); i++, m++)
-		if (!strcmp(btf__name_by_offset(vmlinux, m->name_off), "rq"))
-			return true;
-	return false;
-}
-
 static void read_drops(struct tw_sched *s);
 
 /*
@@ -318,7 +300,8 @@ int tw_sched_open(struct tw_sched **out, const struct tw_sched_options *o, tw_sc
 			return -ENOTSUP;
 		}
 	}
-	if (!own_clock && !has_cfs_rq_rq(vmlinux)) {
+	/* struct cfs_rq has its run queue pointer only with CONFIG_FAIR_GROUP_SCHED */
+	if (!own_clock && !tw_btf_has_member(vmlinux, "cfs_rq", "rq")) {
 		snprintf(err, errlen, "the sched_info clock needs a kernel with group scheduling "
 				      "(CONFIG_FAIR_GROUP_SCHED: struct cfs_rq has no rq); use the own clock");
 		btf__free(vmlinux);

@@ -23,6 +23,7 @@
 
 #include "harness.h"
 #include "json_writer.h"
+#include "probe_table.h"
 #include "tracewire_sched.h"
 
 #define N_HOGS 2
@@ -39,18 +40,10 @@
 static bool scheduler_is_eevdf(void)
 {
 	struct btf *btf = btf__load_vmlinux_btf();
-	const struct btf_type *t;
-	bool found = false;
-	int id;
+	bool eevdf = !btf || tw_btf_has_member(btf, "sched_entity", "deadline");
 
-	if (!btf)
-		return true; /* no BTF: the probes would not have loaded either */
-	id = btf__find_by_name_kind(btf, "sched_entity", BTF_KIND_STRUCT);
-	t = id > 0 ? btf__type_by_id(btf, id) : NULL;
-	for (int i = 0; t && i < btf_vlen(t) && !found; i++)
-		found = !strcmp(btf__name_by_offset(btf, btf_members(t)[i].name_off), "deadline");
-	btf__free(btf);
-	return found;
+	btf__free(btf); /* no BTF: the probes would not have loaded either */
+	return eevdf;
 }
 
 /* ---- collected records (copied: the library's are valid only in the callback) ---- */

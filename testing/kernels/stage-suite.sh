@@ -25,8 +25,9 @@ if [ ${#tests[@]} -eq 0 ]; then
   done
 fi
 
-mkdir -p "$stage"/usr/{bin,sbin,lib,lib64} "$stage/suite" "$stage/etc"
-for d in bin sbin lib lib64; do [ -e "$stage/$d" ] || ln -s "usr/$d" "$stage/$d"; done
+# run-matrix.sh made the merged layout (bin -> usr/bin, ...): files go under usr/
+[ -L "$stage/bin" ] || { echo "stage-suite: $stage lacks the merged /usr layout" >&2; exit 2; }
+mkdir -p "$stage/suite" "$stage/etc"
 mkdir -p "$stage/var" && ln -sfn ../run "$stage/var/run"  # ip netns keeps its mounts in /var/run/netns
 
 # copy_at PATH: the file behind PATH, at PATH inside the stage (symlinks resolved)

@@ -247,23 +247,10 @@ static const char *expected_file_hooks(void)
 {
 	static char buf[64];
 	const char *env = getenv("TWK_FILE_HOOKS");
-	char cmd[1024] = "", *p;
-	FILE *f;
 
 	if (env && *env)
 		return env;
-	f = fopen("/proc/cmdline", "r");
-	if (f) {
-		if (!fgets(cmd, sizeof(cmd), f))
-			cmd[0] = '\0';
-		fclose(f);
-	}
-	p = strstr(cmd, "twk.file_hooks=");
-	if (!p)
-		return NULL;
-	snprintf(buf, sizeof(buf), "%s", p + strlen("twk.file_hooks="));
-	buf[strcspn(buf, " \n")] = '\0';
-	return buf;
+	return twk_cmdline_value("twk.file_hooks=", buf, sizeof(buf)) ? buf : NULL;
 }
 
 static const char *chosen[TW_EVENT_TYPE_MAX];

@@ -34,6 +34,8 @@ const char *twk_clean(const char *s, char *buf, size_t len);
 /* Free text for the last pair of a line (error=...): spaces kept, controls removed. */
 const char *twk_text(const char *s, char *buf, size_t len);
 long twk_now_ms(void);
+/* The value of KEY= on the kernel command line ("twk.suite_timeout="), or false. */
+bool twk_cmdline_value(const char *key, char *buf, size_t len);
 /* The program the workload executes: /bin/twk-true in the guest, $TWK_TRUE to override. */
 const char *twk_true_path(void);
 

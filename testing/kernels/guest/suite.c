@@ -64,18 +64,12 @@ static void load_modules(void)
 	fclose(f);
 }
 
-/* key=value from the kernel command line (twk.suite_timeout=...), or def. */
+/* A number from the kernel command line (twk.suite_timeout=...), or def. */
 static long cmdline_long(const char *key, long def)
 {
-	char cmd[1024], *p;
-	FILE *f = fopen("/proc/cmdline", "r");
-	size_t n = f ? fread(cmd, 1, sizeof(cmd) - 1, f) : 0;
+	char v[32];
 
-	if (f)
-		fclose(f);
-	cmd[n] = '\0';
-	p = strstr(cmd, key);
-	return p ? strtol(p + strlen(key), NULL, 10) : def;
+	return twk_cmdline_value(key, v, sizeof(v)) ? strtol(v, NULL, 10) : def;
 }
 
 static pid_t start_binary(const char *bin, const char *tap, long scale, const char *file_hooks)

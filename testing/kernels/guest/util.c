@@ -58,6 +58,23 @@ const char *twk_text(const char *s, char *buf, size_t len)
 	return buf;
 }
 
+bool twk_cmdline_value(const char *key, char *buf, size_t len)
+{
+	char cmd[1024], *p;
+	FILE *f = fopen("/proc/cmdline", "r");
+	size_t n = f ? fread(cmd, 1, sizeof(cmd) - 1, f) : 0;
+
+	if (f)
+		fclose(f);
+	cmd[n] = '\0';
+	p = strstr(cmd, key);
+	if (!p)
+		return false;
+	snprintf(buf, len, "%s", p + strlen(key));
+	buf[strcspn(buf, " \n")] = '\0';
+	return true;
+}
+
 long twk_now_ms(void)
 {
 	struct timespec ts;
